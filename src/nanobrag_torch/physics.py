@@ -1,0 +1,261 @@
+"""Stateless per-reflection physics of nanoBragg: lattice transforms, structure factors, polarization.
+
+Every function takes tensors, returns tensors on the inputs' device and dtype, broadcasts over any batch
+shape and stays differentiable (masked branches use "safe" operands so that no NaN gradient leaks out of
+the branch that is not taken). Arithmetic is written in the C's operation order so that float64 results
+match nanoBragg bit for bit wherever libm agrees.
+
+Example:
+    >>> import torch
+    >>> h = torch.tensor([0.0, 0.25], dtype=torch.float64)
+    >>> [round(float(v), 12) for v in sincg(torch.pi * h, 5.0)]
+    [5.0, -1.0]
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence
+
+import torch
+
+from .config import CrystalShape
+from .geometry import cross3, dot3, unitize
+
+__all__ = [
+    "interpolate_structure_factor",
+    "interpolation_in_range",
+    "lattice_factor",
+    "nearest_structure_factor",
+    "polarization_factor",
+    "sinc3",
+    "sincg",
+]
+
+# nanoBragg scales the sphere transform by sqrt of the cube/sphere volume ratio with this literal.
+_ROUND_SCALE = 0.723601254558268
+# Gaussian and top-hat spot widths chosen in nanoBragg to match the square crystal's spot volume.
+_GAUSS_WIDTH = 0.63
+_TOPHAT_RADIUS_SQR = 0.3969
+
+
+def sincg(x: torch.Tensor, n) -> torch.Tensor:
+    """The grating function ``sin(n x) / sin(x)``, equal to ``n`` where ``x == 0`` (as the C).
+
+    ``n`` is a number or a tensor broadcastable with ``x``.
+
+    Example:
+        >>> float(sincg(torch.tensor(0.0, dtype=torch.float64), 3.0))
+        3.0
+    """
+    zero = x == 0
+    safe_x = torch.where(zero, torch.ones_like(x), x)
+    value = torch.sin(safe_x * n) / torch.sin(safe_x)
+    return torch.where(zero, torch.as_tensor(n, dtype=x.dtype, device=x.device).expand_as(value), value)
+
+
+def sinc3(x: torch.Tensor) -> torch.Tensor:
+    """Fourier transform of a sphere, ``3 (sin x / x - cos x) / x^2``, equal to 1 where ``x == 0``.
+
+    Example:
+        >>> float(sinc3(torch.tensor(0.0, dtype=torch.float64)))
+        1.0
+    """
+    zero = x == 0
+    safe_x = torch.where(zero, torch.ones_like(x), x)
+    value = 3.0 * (torch.sin(safe_x) / safe_x - torch.cos(safe_x)) / (safe_x * safe_x)
+    return torch.where(zero, torch.ones_like(value), value)
+
+
+def _nearest_index(x: torch.Tensor) -> torch.Tensor:
+    """The C's ``ceil(x - 0.5)`` rounding (halves go down), as a float tensor."""
+    return torch.ceil(x - 0.5)
+
+
+def _reciprocal_distance_sqr(h, k, l, Na, Nb, Nc, a_star, b_star, c_star) -> torch.Tensor:
+    """The C's ``rad_star_sqr``: squared distance to the nearest node in (static) 1/Angstrom units,
+    scaled by (Na Nb Nc)^2, summed in the C's order."""
+    dh, dk, dl = h - _nearest_index(h), k - _nearest_index(k), l - _nearest_index(l)
+    dx = dh * a_star[..., 0] + dk * b_star[..., 0] + dl * c_star[..., 0]
+    dy = dh * a_star[..., 1] + dk * b_star[..., 1] + dl * c_star[..., 1]
+    dz = dh * a_star[..., 2] + dk * b_star[..., 2] + dl * c_star[..., 2]
+    return (dx * dx + dy * dy + dz * dz) * Na * Na * Nb * Nb * Nc * Nc
+
+
+def _round_transform(h, k, l, Na, Nb, Nc, fudge) -> torch.Tensor:
+    """Ellipsoidal crystal: sinc3 of the scaled distance to the nearest node."""
+    dh, dk, dl = h - _nearest_index(h), k - _nearest_index(k), l - _nearest_index(l)
+    hrad_sqr = dh * dh * Na * Na + dk * dk * Nb * Nb + dl * dl * Nc * Nc
+    scaled = hrad_sqr * fudge
+    # sqrt has an infinite slope at 0, where sinc3 is flat: keep that branch out of the graph.
+    at_node = scaled == 0
+    radius = torch.sqrt(torch.where(at_node, torch.ones_like(scaled), scaled))
+    transform = torch.where(at_node, torch.ones_like(scaled), sinc3(math.pi * radius))
+    return Na * Nb * Nc * _ROUND_SCALE * transform
+
+
+def lattice_factor(h: torch.Tensor, k: torch.Tensor, l: torch.Tensor, shape: CrystalShape,
+                   Na: float, Nb: float, Nc: float, fudge: float = 1.0,
+                   a_star: Optional[torch.Tensor] = None, b_star: Optional[torch.Tensor] = None,
+                   c_star: Optional[torch.Tensor] = None):
+    """Lattice transform ``F_latt`` at fractional Miller indices, per crystal shape, as nanoBragg.
+
+    Returns ``(F_latt, (F_latt_a, F_latt_b, F_latt_c))`` for SQUARE (a factor is 1 when its N is not
+    above 1, as in the C) and ``(F_latt, None)`` otherwise. GAUSS and TOPHAT need the static
+    reciprocal vectors ``a_star``/``b_star``/``c_star`` (1/Angstrom, shape (..., 3)).
+
+    Example:
+        >>> h = torch.tensor(0.0, dtype=torch.float64)
+        >>> F, parts = lattice_factor(h, h, h, CrystalShape.SQUARE, 5.0, 1.0, 2.0)
+        >>> float(F), [float(p) for p in parts]
+        (10.0, [5.0, 1.0, 2.0])
+    """
+    if shape is CrystalShape.SQUARE:
+        one = torch.ones_like(h * k * l)
+        F_latt, parts = one, []
+        for index, n in ((h, Na), (k, Nb), (l, Nc)):
+            part = one
+            if n > 1:
+                part = sincg(math.pi * index, n)
+                F_latt = F_latt * part
+            parts.append(part)
+        return F_latt, tuple(parts)
+    if shape is CrystalShape.ROUND:
+        return _round_transform(h, k, l, Na, Nb, Nc, fudge), None
+    if a_star is None or b_star is None or c_star is None:
+        raise ValueError(f"lattice_factor: shape {shape.name} needs a_star, b_star and c_star, got None")
+    rad_star_sqr = _reciprocal_distance_sqr(h, k, l, Na, Nb, Nc, a_star, b_star, c_star)
+    if shape is CrystalShape.GAUSS:
+        return Na * Nb * Nc * torch.exp(-(rad_star_sqr / _GAUSS_WIDTH * fudge)), None
+    if shape is CrystalShape.TOPHAT:
+        inside = (rad_star_sqr * fudge < _TOPHAT_RADIUS_SQR).to(rad_star_sqr.dtype)
+        return Na * Nb * Nc * inside, None
+    raise ValueError(f"lattice_factor: unknown crystal shape {shape!r}; expected a CrystalShape member")
+
+
+def polarization_factor(kahn_factor, incident: torch.Tensor, diffracted: torch.Tensor,
+                        axis: torch.Tensor) -> torch.Tensor:
+    """Polarization correction of nanoBragg for an incident beam of Kahn factor ``kahn_factor``.
+
+    ``incident``, ``diffracted`` and ``axis`` (the E-vector direction) are (..., 3) and are made unit
+    length first, as the C does. The azimuth psi enters only when the Kahn factor is non-zero.
+
+    Example:
+        >>> x = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+        >>> y = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64)
+        >>> z = torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)
+        >>> float(polarization_factor(0.0, x, y, z)), float(polarization_factor(1.0, x, y, z))
+        (0.5, 1.0)
+    """
+    incident, _ = unitize(incident)
+    diffracted, _ = unitize(diffracted)
+    axis, _ = unitize(axis)
+    cos2theta = dot3(incident, diffracted)
+    cos2theta_sqr = cos2theta * cos2theta
+    sin2theta_sqr = 1 - cos2theta_sqr
+    kahn = torch.as_tensor(kahn_factor, dtype=cos2theta.dtype, device=cos2theta.device)
+    if not torch.is_tensor(kahn_factor) and kahn_factor == 0:
+        psi = torch.zeros_like(cos2theta)
+    else:
+        psi = torch.where(kahn != 0, _polarization_azimuth(incident, diffracted, axis), torch.zeros_like(cos2theta))
+    return 0.5 * (1.0 + cos2theta_sqr - kahn * torch.cos(2 * psi) * sin2theta_sqr)
+
+
+def _polarization_azimuth(incident, diffracted, axis) -> torch.Tensor:
+    """psi: angle of the diffracted ray about the beam, measured from the incident E-vector."""
+    B_in, _ = unitize(cross3(axis, incident))
+    E_in, _ = unitize(cross3(incident, B_in))
+    E_out = dot3(diffracted, E_in)
+    B_out = dot3(diffracted, B_in)
+    # atan2(0, 0) is 0 in the C; its gradient is undefined, so feed (0, 1) there instead.
+    degenerate = (E_out == 0) & (B_out == 0)
+    safe_E = torch.where(degenerate, torch.ones_like(E_out), E_out)
+    return -torch.atan2(B_out, safe_E)
+
+
+def interpolation_in_range(h: torch.Tensor, k: torch.Tensor, l: torch.Tensor, table) -> torch.Tensor:
+    """True where nanoBragg can interpolate: all 4x4x4 neighbours of (h, k, l) lie inside ``table``.
+
+    This is the negation of the C's test ``(h-h_min+3)>h_range || (h-2<h_min) || ...`` with
+    ``h_range = h_max - h_min + 1``. ``table`` has integer attributes ``h_min ... l_max``.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> t = SimpleNamespace(h_min=-5, h_max=5, k_min=-5, k_max=5, l_min=-5, l_max=5)
+        >>> x = torch.tensor([0.5, 3.5], dtype=torch.float64)
+        >>> interpolation_in_range(x, x, x, t).tolist()
+        [True, False]
+    """
+    inside = torch.ones_like(h * k * l, dtype=torch.bool)
+    for index, low, high in ((h, table.h_min, table.h_max), (k, table.k_min, table.k_max),
+                             (l, table.l_min, table.l_max)):
+        span = high - low + 1
+        outside = ((index - low + 3) > span) | (index - 2 < low)
+        inside = inside & ~outside
+    return inside
+
+
+def _polint(xa: torch.Tensor, ya: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Four-point Lagrange interpolation over the last axis, term by term as the C's ``polint``."""
+    x0, x1, x2, x3 = (xa[..., i] for i in range(4))
+    t0 = (x - x1) * (x - x2) * (x - x3) * ya[..., 0] / ((x0 - x1) * (x0 - x2) * (x0 - x3))
+    t1 = (x - x0) * (x - x2) * (x - x3) * ya[..., 1] / ((x1 - x0) * (x1 - x2) * (x1 - x3))
+    t2 = (x - x0) * (x - x1) * (x - x3) * ya[..., 2] / ((x2 - x0) * (x2 - x1) * (x2 - x3))
+    t3 = (x - x0) * (x - x1) * (x - x2) * ya[..., 3] / ((x3 - x0) * (x3 - x1) * (x3 - x2))
+    return t0 + t1 + t2 + t3
+
+
+def _neighbour_grid(index: torch.Tensor, low: int, size: int):
+    """The four integer nodes floor(x)-1 .. floor(x)+2 as values (float) and as clamped table rows."""
+    offsets = torch.arange(-1, 3, device=index.device, dtype=index.dtype)
+    nodes = torch.floor(index).detach().unsqueeze(-1) + offsets
+    rows = (nodes - low).to(torch.long).clamp(0, size - 1)
+    return nodes, rows
+
+
+def interpolate_structure_factor(F_table: torch.Tensor, h: torch.Tensor, k: torch.Tensor, l: torch.Tensor,
+                                 h_min: int, k_min: int, l_min: int) -> torch.Tensor:
+    """Tricubic (4x4x4 Lagrange) interpolation of ``F_table`` at fractional (h, k, l): nanoBragg's ``polin3``.
+
+    ``F_table[i, j, m]`` holds F of (h_min + i, k_min + j, l_min + m). Interpolates along l, then k, then h,
+    in the C's order. Valid only where :func:`interpolation_in_range` is true; elsewhere the neighbour
+    indices are clamped to the table and the value is meaningless (mask it).
+
+    Example:
+        >>> F = torch.arange(6.0, dtype=torch.float64).reshape(6, 1, 1).expand(6, 6, 6).contiguous()
+        >>> x = torch.tensor(2.25, dtype=torch.float64)
+        >>> float(interpolate_structure_factor(F, x, x, x, 0, 0, 0))
+        2.25
+    """
+    h_nodes, h_rows = _neighbour_grid(h, h_min, F_table.shape[0])
+    k_nodes, k_rows = _neighbour_grid(k, k_min, F_table.shape[1])
+    l_nodes, l_rows = _neighbour_grid(l, l_min, F_table.shape[2])
+    cube = F_table[h_rows[..., :, None, None], k_rows[..., None, :, None], l_rows[..., None, None, :]]
+    along_l = _polint(l_nodes[..., None, None, :], cube, l[..., None, None])
+    along_k = _polint(k_nodes[..., None, :], along_l, k[..., None])
+    return _polint(h_nodes, along_k, h)
+
+
+def nearest_structure_factor(F_table: Optional[torch.Tensor], h0: torch.Tensor, k0: torch.Tensor,
+                             l0: torch.Tensor, ranges: Optional[Sequence[int]], default_F) -> torch.Tensor:
+    """F of the nearest reflection (integer h0, k0, l0), or ``default_F`` outside the table or without one.
+
+    ``ranges`` is ``(h_min, h_max, k_min, k_max, l_min, l_max)``.
+
+    Example:
+        >>> F = torch.tensor([[[7.0]]], dtype=torch.float64)
+        >>> idx = torch.tensor([0.0, 1.0], dtype=torch.float64)
+        >>> nearest_structure_factor(F, idx, idx * 0, idx * 0, (0, 0, 0, 0, 0, 0), 1.5).tolist()
+        [7.0, 1.5]
+    """
+    shape = torch.broadcast_shapes(h0.shape, k0.shape, l0.shape)
+    dtype = F_table.dtype if F_table is not None else (h0.dtype if h0.is_floating_point() else torch.float64)
+    default = torch.as_tensor(default_F, dtype=dtype, device=h0.device).expand(shape)
+    if F_table is None:
+        return default
+    h_min, h_max, k_min, k_max, l_min, l_max = ranges
+    inside = ((h0 <= h_max) & (h0 >= h_min) & (k0 <= k_max) & (k0 >= k_min) & (l0 <= l_max) & (l0 >= l_min))
+    rows = [(index.detach() - low).to(torch.long).clamp(0, size - 1).expand(shape)
+            for index, low, size in zip((h0, k0, l0), (h_min, k_min, l_min), F_table.shape)]
+    return torch.where(inside, F_table[rows[0], rows[1], rows[2]], default)
+
