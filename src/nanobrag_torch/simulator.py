@@ -1,0 +1,364 @@
+"""The diffraction simulator: per-pixel physics, vectorised over pixels and every loop of nanoBragg.
+
+nanoBragg visits, for each pixel, every sensor layer t, sub-pixel (s, f), source, spindle step and mosaic
+domain, and sums F_cell^2 F_latt^2. Here one batch of pixels is computed at once as tensors shaped
+``(pixel, layer, sub_s, sub_f, source, phi, mosaic)``, in that (C loop) order; batches are sized to bound
+memory. Each stage is a small method whose locals carry the names the C prints, so that a trace can tap
+them from outside (see ``nanobrag_torch.trace``).
+
+The default computes corrected physics; ``c_compat=True`` reproduces nanoBragg's physics bugs bit for bit
+(docs/c_compat.md lists them): the phi = 0 carry-over, oversample_* factors multiplying the running sum,
+the last sensor layer's capture fraction applied to all layers, the water background scaled twice, the
+global switch-off of structure-factor interpolation, and ignored source weights.
+
+Example:
+    >>> from nanobrag_torch.config import SimulationConfig, DetectorConfig, CrystalConfig
+    >>> config = SimulationConfig(detector=DetectorConfig(fpixels=16, spixels=16, oversample=1),
+    ...                           crystal=CrystalConfig(cell=(100, 100, 100, 90, 90, 90), Na=5, Nb=5, Nc=5,
+    ...                                                 default_F=100))
+    >>> image = Simulator.from_config(config).run()
+    >>> tuple(image.shape)
+    (16, 16)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+
+from . import physics
+from .config import SimulationConfig
+from .geometry import dot3, unitize
+from .models.beam import Beam
+from .models.conventions import CONVENTION_AXES
+from .models.crystal import Crystal
+from .models.detector import Detector
+
+__all__ = ["R_E_SQR", "Simulator"]
+
+# Thomson cross section of the electron, m^2 (nanoBragg's constant).
+R_E_SQR = 7.94079248018965e-30
+# Default number of evaluations (pixel x layer x sub-pixel x source x phi x mosaic) per batch: ~16 live
+# float64 tensors of this size stay well under 1 GB.
+DEFAULT_BATCH_EVALUATIONS = 1 << 21
+
+
+@dataclass
+class PixelFactors:
+    """Per-evaluation geometry of a batch: everything that depends on the sub-pixel but not on the crystal."""
+
+    diffracted: torch.Tensor  # (P, T, O, O, 3) unit vectors
+    omega_pixel: torch.Tensor  # (P, T, O, O) solid angle used for each sub-pixel
+    capture_fraction: torch.Tensor  # (P, T, O, O) sensor absorption used for each sub-pixel
+
+
+class Simulator:
+    """Renders nanoBragg's float image from a crystal, a detector and a beam.
+
+    ``run()`` renders the whole detector (zeros outside ``roi`` and masked pixels);
+    ``render_pixels(slow, fast)`` renders any subset at the cost of those pixels alone.
+    Device and dtype are the detector's.
+    """
+
+    def __init__(self, crystal: Crystal, detector: Detector, beam: Beam, *, c_compat: bool = False,
+                 dmin_A: float = 0.0, batch_evaluations: int = DEFAULT_BATCH_EVALUATIONS):
+        self.crystal, self.detector, self.beam = crystal, detector, beam
+        self.c_compat = c_compat
+        self.dmin_m = dmin_A * 1e-10
+        self.device, self.dtype = detector.device, detector.dtype
+        self.oversample = self._resolve_oversample()
+        self.sources = int(beam.incident_unit.shape[0])
+        self.steps = self.sources * crystal.mosaic_domains * crystal.phisteps * self.oversample ** 2
+        self.evaluations_per_pixel = detector.thicksteps * self.oversample ** 2 * self.sources \
+            * crystal.phisteps * crystal.mosaic_domains
+        if crystal.interpolate:
+            # Interpolation gathers a 4x4x4 neighbourhood per evaluation.
+            batch_evaluations //= 64
+        self.batch_pixels = max(1, batch_evaluations // self.evaluations_per_pixel)
+        self.rotated_a, self.rotated_b, self.rotated_c = crystal.rotated_real_vectors_m(self._phi_angles())
+        self._interpolation_cutoff: Optional[int] = None
+
+    @classmethod
+    def from_config(cls, config: SimulationConfig, *, device=None, dtype=torch.float64, **options) -> "Simulator":
+        """Build detector, beam and crystal from a ``SimulationConfig``."""
+        axes = CONVENTION_AXES[config.detector.convention]
+        detector = Detector(config.detector, c_compat=config.c_compat, device=device, dtype=dtype)
+        beam = Beam(config.beam, direction=detector.beam_vector, polarization_axis_default=axes.polarization,
+                    device=device, dtype=dtype)
+        crystal = Crystal(config.crystal, wavelength_A=config.beam.wavelength_A, spindle_axis_default=axes.spindle,
+                          c_compat=config.c_compat, device=device, dtype=dtype)
+        return cls(crystal, detector, beam, c_compat=config.c_compat, dmin_A=config.dmin_A, **options)
+
+    # -- set-up ---------------------------------------------------------------------------------------
+
+    def _resolve_oversample(self) -> int:
+        """-oversample, or nanoBragg's rule: enough sub-pixels to sample the spot width 3 times."""
+        requested = self.detector.config.oversample
+        if requested is not None and requested > 0:
+            return int(requested)
+        reciprocal_pixel_size = float(self.beam.wavelength_m) * float(self.detector.distance_m) \
+            / self.detector.pixel_size_m
+        recommended = math.ceil(3.0 * float(self.crystal.xtal_size_max_m) / reciprocal_pixel_size)
+        return max(recommended, 1)
+
+    def _phi_angles(self) -> torch.Tensor:
+        """Spindle angles of the phi steps; in c_compat a step at exactly phi = 0 reuses the previous
+        rotation, which (after the first evaluation of the run) is the last step's (quirk 15)."""
+        angles = self.crystal.phi_angles_rad
+        if self.c_compat and self._phi_carry_over():
+            angles = torch.cat((angles[-1:], angles[1:]))
+        return angles
+
+    def _phi_carry_over(self) -> bool:
+        angles = self.crystal.phi_angles_rad
+        return bool(angles.numel() > 1 and float(angles[0]) == 0.0 and float(angles[-1]) != 0.0)
+
+    def rendered_pixels(self):
+        """(slow, fast) indices of the rendered pixels, in nanoBragg's order (ROI and mask applied)."""
+        det = self.detector
+        xmin, xmax, ymin, ymax = det.config.roi if det.config.roi is not None else (0, det.fpixels, 0, det.spixels)
+        slow = torch.arange(ymin, min(ymax, det.spixels - 1) + 1)
+        fast = torch.arange(xmin, min(xmax, det.fpixels - 1) + 1)
+        slow, fast = torch.meshgrid(slow, fast, indexing="ij")
+        slow, fast = slow.reshape(-1), fast.reshape(-1)
+        if det.config.mask is not None:
+            keep = torch.as_tensor(det.config.mask)[slow, fast] != 0
+            slow, fast = slow[keep], fast[keep]
+        return slow, fast
+
+    # -- rendering ------------------------------------------------------------------------------------
+
+    def run(self) -> torch.Tensor:
+        """The float image, shape (spixels, fpixels), in the simulator's dtype."""
+        det = self.detector
+        image = torch.zeros(det.spixels, det.fpixels, dtype=self.dtype, device=self.device)
+        slow, fast = self.rendered_pixels()
+        values = [self._render_batch(slow[i:i + self.batch_pixels], fast[i:i + self.batch_pixels], i)
+                  for i in range(0, slow.numel(), self.batch_pixels)]
+        if values:
+            image = image.index_put((slow.to(self.device), fast.to(self.device)), torch.cat(values))
+        return image
+
+    def render_pixels(self, slow, fast) -> torch.Tensor:
+        """Intensities of the given pixels (1-D index tensors), computed alone."""
+        slow = torch.as_tensor(slow).reshape(-1)
+        fast = torch.as_tensor(fast).reshape(-1)
+        order = self._render_positions(slow, fast)
+        return self._render_batch(slow, fast, order)
+
+    def _render_positions(self, slow, fast) -> torch.Tensor:
+        """Each pixel's position in nanoBragg's rendering order (its first pixel matters in c_compat)."""
+        all_slow, all_fast = self.rendered_pixels()
+        position = torch.full((self.detector.spixels, self.detector.fpixels), -1, dtype=torch.long)
+        position[all_slow, all_fast] = torch.arange(all_slow.numel())
+        found = position[slow, fast]
+        if bool((found < 0).any()):
+            raise ValueError("render_pixels: a requested pixel is outside the ROI or masked")
+        return found
+
+    def _render_batch(self, slow, fast, order) -> torch.Tensor:
+        """Render a batch of pixels. ``order`` is the batch's render position: an int (consecutive pixels
+        from there) or a tensor of positions."""
+        order = torch.as_tensor(order).reshape(-1)
+        if order.numel() == 1 and slow.numel() > 1:
+            order = order + torch.arange(slow.numel())
+        pixel_pos = self._subpixel_positions(slow.to(self.device), fast.to(self.device))
+        factors = self._detector_factors(pixel_pos)
+        incident, wavelength, scattering = self._scattering_vectors(factors.diffracted)
+        polar = self._polarization(incident, factors.diffracted)
+        h, k, l = self._miller_indices(scattering, first_of_run=order == 0)
+        F_latt = self._lattice_factor(h, k, l)
+        F_cell = self._structure_factor(h, k, l, order)
+        visible = self._visible(scattering)
+        return self._pixel_intensity(F_cell, F_latt, visible, factors, polar)
+
+    def _subpixel_positions(self, slow, fast) -> torch.Tensor:
+        """Lab positions (P, T, O, O, 3) of every sub-pixel centre at the front of every sensor layer."""
+        det, n = self.detector, self.oversample
+        Fdet = det.subpixel_coordinates_m(fast, n)
+        Sdet = det.subpixel_coordinates_m(slow, n)
+        Odet = det.layer_depths_m
+        pixel_pos = det.positions_m(Fdet[:, None, None, :], Sdet[:, None, :, None], Odet[None, :, None, None])
+        return pixel_pos
+
+    def _detector_factors(self, pixel_pos) -> PixelFactors:
+        """Diffracted directions, solid angles and sensor capture fractions of every sub-pixel.
+
+        Without -oversample_omega/-oversample_thick nanoBragg evaluates the solid angle once per pixel (first
+        sub-pixel, first layer) and the capture fraction once per layer (first sub-pixel); so does this.
+        """
+        det = self.detector
+        diffracted, airpath = unitize(pixel_pos)
+        omega_pixel = det.solid_angle_sr(pixel_pos)
+        if not det.config.oversample_omega:
+            omega_pixel = omega_pixel[:, :1, :1, :1].expand_as(omega_pixel)
+        capture_fraction = torch.stack(
+            [det.capture_fraction(diffracted[:, layer], layer) for layer in range(det.thicksteps)], dim=1)
+        if not det.config.oversample_thick:
+            capture_fraction = capture_fraction[:, :, :1, :1].expand_as(capture_fraction)
+        return PixelFactors(diffracted, omega_pixel, capture_fraction)
+
+    def _scattering_vectors(self, diffracted):
+        """Scattering vectors (P, T, O, O, S, 3) in 1/m: (diffracted - incident) / lambda for every source."""
+        incident = self.beam.incident_unit
+        wavelength = self.beam.source_wavelengths_m
+        scattering = (diffracted.unsqueeze(-2) - incident) / wavelength.unsqueeze(-1)
+        return incident, wavelength, scattering
+
+    def _polarization(self, incident, diffracted) -> torch.Tensor:
+        """Polarization factor (P, T, O, O, S); once per pixel unless -oversample_polar, as nanoBragg."""
+        beam = self.beam
+        shape = diffracted.shape[:-1] + incident.shape[:1]
+        if beam.nopolar:
+            return torch.ones(shape, dtype=self.dtype, device=self.device)
+        if self.detector.config.oversample_polar:
+            return physics.polarization_factor(beam.kahn_factor, incident, diffracted.unsqueeze(-2),
+                                               beam.polarization_axis)
+        first = physics.polarization_factor(beam.kahn_factor, incident[0], diffracted[:, 0, 0, 0],
+                                            beam.polarization_axis)
+        return first[:, None, None, None, None].expand(shape)
+
+    def _miller_indices(self, scattering, first_of_run: torch.Tensor):
+        """Fractional Miller indices (P, T, O, O, S, Phi, M): rotated cell vectors . scattering vector."""
+        rot_a, rot_b, rot_c = self.rotated_a, self.rotated_b, self.rotated_c
+        s = scattering[..., None, None, :]
+        h, k, l = dot3(rot_a, s), dot3(rot_b, s), dot3(rot_c, s)
+        if self.c_compat and self._phi_carry_over() and bool(first_of_run.any()):
+            h, k, l = self._first_evaluation_unrotated(s, first_of_run, (h, k, l))
+        return h, k, l
+
+    def _first_evaluation_unrotated(self, s, first_of_run, hkl):
+        """nanoBragg's very first evaluation of a run (first pixel, layer, sub-pixel and source, phi step 0)
+        still sees the unrotated cell; every later phi = 0 step reuses the last step's rotation."""
+        crystal = self.crystal
+        unrotated = crystal.rotated_real_vectors_m(torch.zeros(1, dtype=self.dtype, device=self.device))
+        mask = torch.zeros(hkl[0].shape, dtype=torch.bool, device=self.device)
+        mask[first_of_run.to(self.device), 0, 0, 0, 0, 0, :] = True
+        return tuple(torch.where(mask, dot3(vectors[:1], s), value) for vectors, value in zip(unrotated, hkl))
+
+    def _lattice_factor(self, h, k, l) -> torch.Tensor:
+        """Lattice transform F_latt of the crystal's shape at (h, k, l)."""
+        F_latt, _ = self.crystal.lattice_factor(h, k, l)
+        return F_latt
+
+    def _structure_factor(self, h, k, l, order) -> torch.Tensor:
+        """F_cell at (h, k, l): nearest reflection, or tricubic interpolation where enabled."""
+        allowed = None
+        if self.c_compat and self.crystal.interpolate:
+            cutoff = self.interpolation_cutoff()
+            if cutoff is not None:
+                allowed = self._evaluation_index(order, h.shape) < cutoff
+        F_cell = self.crystal.structure_factor(h, k, l, interpolate_where=allowed)
+        return F_cell
+
+    def _evaluation_index(self, order, shape) -> torch.Tensor:
+        """Position of every evaluation of a batch in nanoBragg's loop order over the whole run."""
+        local = torch.arange(self.evaluations_per_pixel, device=self.device).reshape(shape[1:])
+        return order.to(self.device).reshape((-1,) + (1,) * (len(shape) - 1)) * self.evaluations_per_pixel + local
+
+    def interpolation_cutoff(self) -> Optional[int]:
+        """c_compat: rendering-order index of the evaluation at which nanoBragg stops interpolating (None if
+        it never does). Needs h, k, l of every earlier pixel, so it is computed once and cached."""
+        if self._interpolation_cutoff is None:
+            self._interpolation_cutoff = self._scan_interpolation_range()
+        return None if self._interpolation_cutoff < 0 else self._interpolation_cutoff
+
+    def _scan_interpolation_range(self) -> int:
+        slow, fast = self.rendered_pixels()
+        per_pixel = self.evaluations_per_pixel
+        for start in range(0, slow.numel(), self.batch_pixels):
+            batch_slow, batch_fast = slow[start:start + self.batch_pixels], fast[start:start + self.batch_pixels]
+            factors = self._detector_factors(self._subpixel_positions(batch_slow, batch_fast))
+            _, _, scattering = self._scattering_vectors(factors.diffracted)
+            first = torch.arange(start, start + batch_slow.numel()) == 0
+            h, k, l = self._miller_indices(scattering, first_of_run=first)
+            checked = (self._lattice_factor(h, k, l) != 0) & self._visible(scattering)[..., None, None]
+            if self.beam.water_um != 0:
+                checked = self._visible(scattering)[..., None, None].expand_as(h)
+            outside = checked & ~physics.interpolation_in_range(h, k, l, self.crystal.hkl_table)
+            flat = outside.reshape(-1)
+            if bool(flat.any()):
+                return start * per_pixel + int(torch.nonzero(flat)[0])
+        return -1
+
+    def _visible(self, scattering) -> torch.Tensor:
+        """False where -dmin skips the evaluation (resolution beyond dmin), shape (P, T, O, O, S)."""
+        if self.dmin_m <= 0:
+            return torch.ones(scattering.shape[:-1], dtype=torch.bool, device=self.device)
+        stol = 0.5 * torch.sqrt(dot3(scattering, scattering))
+        return ~((stol > 0) & (self.dmin_m > 0.5 / stol))
+
+    def _pixel_intensity(self, F_cell, F_latt, visible, factors: PixelFactors, polar) -> torch.Tensor:
+        """Photons per pixel: r_e^2 * fluence / steps * sum of F_cell^2 F_latt^2 with the pixel factors."""
+        if self.c_compat:
+            return self._c_pixel_intensity(F_cell, F_latt, visible, factors, polar)
+        det, beam = self.detector.config, self.beam
+        term = F_cell * F_cell * F_latt * F_latt * visible[..., None, None]
+        term = term * self._source_weights()[:, None, None]
+        background = beam.water_background_per_sr() / (R_E_SQR * beam.fluence)
+        weight = factors.capture_fraction[..., None, None, None]
+        if det.oversample_polar:
+            weight = weight * polar[..., None, None]
+        if det.oversample_omega:
+            weight = weight * factors.omega_pixel[..., None, None, None]
+        I_before_scaling = ((term + background * self._source_weights()[:, None, None]) * weight) \
+            .flatten(1).sum(dim=1)
+        return self._scale(I_before_scaling, factors, polar, fold_capture=True)
+
+    def _scale(self, I_before_scaling, factors: PixelFactors, polar, *, fold_capture: bool) -> torch.Tensor:
+        det = self.detector.config
+        steps = self.steps
+        capture_fraction = factors.capture_fraction[:, -1, -1, -1]
+        polar = polar[:, -1, -1, -1, -1]
+        omega_pixel = factors.omega_pixel[:, -1, -1, -1]
+        I_pixel_final = R_E_SQR * self.beam.fluence * I_before_scaling / steps
+        if not (det.oversample_thick or fold_capture):
+            I_pixel_final = I_pixel_final * capture_fraction
+        if not det.oversample_polar:
+            I_pixel_final = I_pixel_final * polar
+        if not det.oversample_omega:
+            I_pixel_final = I_pixel_final * omega_pixel
+        return I_pixel_final
+
+    def _source_weights(self) -> torch.Tensor:
+        """Relative weight of each source (nanoBragg ignores -sourcefile weights; corrected: honoured)."""
+        weights = self.beam.source_weights
+        return weights * (weights.numel() / weights.sum())
+
+    def _c_pixel_intensity(self, F_cell, F_latt, visible, factors: PixelFactors, polar) -> torch.Tensor:
+        """nanoBragg's accumulation: I starts at the (already scaled) water background; with
+        -oversample_* each factor multiplies the running sum after every term."""
+        det = self.detector.config
+        term = F_cell * F_cell * F_latt * F_latt
+        I = torch.full(term.shape[:1], float(self.beam.water_background_per_sr()), dtype=self.dtype,
+                       device=self.device)
+        skip = ~visible[..., None, None] | ((F_latt == 0) & (self.beam.water_um == 0))
+        if not (det.oversample_thick or det.oversample_polar or det.oversample_omega):
+            I_before_scaling = I + torch.where(skip, torch.zeros_like(term), term).flatten(1).sum(dim=1)
+            return self._scale(I_before_scaling, factors, polar, fold_capture=False)
+        factor = torch.ones_like(term)
+        if det.oversample_thick:
+            factor = factor * factors.capture_fraction[..., None, None, None]
+        if det.oversample_polar:
+            factor = factor * polar[..., None, None]
+        if det.oversample_omega:
+            factor = factor * factors.omega_pixel[..., None, None, None]
+        term, factor, skip = term.flatten(1), factor.flatten(1), skip.flatten(1)
+        for index in range(term.shape[1]):
+            I = torch.where(skip[:, index], I, (I + term[:, index]) * factor[:, index])
+        return self._scale(I, factors, polar, fold_capture=False)
+
+    def solid_angle_sum_sr(self) -> float:
+        """nanoBragg's "solid angle subtended by detector": the sum of the solid angle used at every sub-pixel
+        of every layer of the rendered pixels, divided by steps."""
+        slow, fast = self.rendered_pixels()
+        total = 0.0
+        for start in range(0, slow.numel(), self.batch_pixels):
+            positions = self._subpixel_positions(slow[start:start + self.batch_pixels].to(self.device),
+                                                 fast[start:start + self.batch_pixels].to(self.device))
+            total += float(self._detector_factors(positions).omega_pixel.sum())
+        return total / self.steps
+
