@@ -1,0 +1,67 @@
+"""Trace points for numeric code you cannot (or should not) edit.
+
+Tap the values real Python code computes -- locals at return, locals as
+they are assigned, anything reachable from the call -- by name, without
+editing that code, and print them exactly as C's printf ``%.15g`` would,
+so that a Python trace can be diffed line by line against a C trace.
+
+Example:
+    >>> import tracehooks
+    >>> tracehooks.format_line("pix0", [0.1, -0.0], prefix="TRACE_C")
+    'TRACE_C: pix0 0.1 -0'
+"""
+
+from ._capture import Call
+from ._cli import render_json, render_text
+from ._config import Config, configure, enabled, get_config, reset_defaults
+from ._diff import DiffReport, Mismatch, Row, Tolerance, diff_traces
+from ._errors import PatchError, SinkError, TraceWarning
+from ._format import Renderer, format_line, format_value
+from ._parse import Record, Trace, TraceParseError, parse_trace
+from ._patch import Patch, apply_patch, resolve_path
+from ._quirks import Quirk, QuirkSet, QuirksError, load_quirks
+from ._sinks import LoggerSink, Sink, resolve_sink
+from ._trace import CaptureHandle, TraceHandle, capture, emit, trace, traced
+
+__all__ = [
+    "Call",
+    "CaptureHandle",
+    "Config",
+    "DiffReport",
+    "LoggerSink",
+    "Mismatch",
+    "Patch",
+    "PatchError",
+    "Quirk",
+    "QuirkSet",
+    "QuirksError",
+    "Record",
+    "Renderer",
+    "Row",
+    "Sink",
+    "SinkError",
+    "Tolerance",
+    "Trace",
+    "TraceHandle",
+    "TraceParseError",
+    "TraceWarning",
+    "apply_patch",
+    "capture",
+    "configure",
+    "diff_traces",
+    "emit",
+    "enabled",
+    "format_line",
+    "format_value",
+    "get_config",
+    "load_quirks",
+    "parse_trace",
+    "render_json",
+    "render_text",
+    "reset_defaults",
+    "resolve_path",
+    "resolve_sink",
+    "trace",
+    "traced",
+]
+

@@ -1,0 +1,331 @@
+"""Text for traced values, identical to what C's printf prints for them.
+
+Python's ``%`` operator and glibc's printf agree on every finite double,
+signed zeros and subnormals for the conversions accepted here.  They differ
+in two places, both repaired below: glibc prints the sign of a NaN
+(``-nan``), which Python drops, and glibc pads inf/nan with spaces under
+the ``0`` flag, where Python pads with zeros.  Everything else is delegated
+to ``%`` (the tests compare both byte for byte through ctypes).
+
+torch and numpy are never imported by this module: a value can only be a
+tensor or an array if its library is already in ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import math
+import re
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["Renderer", "STYLES", "compile_format", "format_line", "format_value", "pick"]
+
+STYLES = ("space", "equals")
+
+Fmt = str | Callable[[Any], str]
+
+_FLOAT_CONVERSIONS = frozenset("eEfFgG")
+_INT_CONVERSIONS = frozenset("di")
+_CONVERSION = re.compile(
+    r"%(?P<flags>[-+ #0]*)(?P<width>\d*)(?P<precision>\.\d*)?"
+    r"(?P<length>hh|ll|[hlLqjzt])?(?P<conv>.?)"
+)
+
+
+class PrintfFormat:
+    """One printf conversion (plus literal text) compiled for fast reuse.
+
+    Example:
+        >>> spec = compile_format("%.3f mm")
+        >>> spec.number(1.23456)
+        '1.235 mm'
+        >>> spec.number(7)
+        '7 mm'
+    """
+
+    __slots__ = ("text", "conversion", "_head", "_spec", "_nonfinite_spec", "_tail")
+
+    def __init__(self, text: str, head: str, flags: str, rest: str, conversion: str, tail: str):
+        self.text = text
+        self.conversion = conversion
+        self._head = head
+        self._spec = f"%{flags}{rest}{conversion}"
+        # glibc pads inf and nan with spaces even under the 0 flag; Python uses zeros.
+        self._nonfinite_spec = f"%{flags.replace('0', '')}{rest}{conversion}"
+        self._tail = tail
+
+    def __repr__(self) -> str:
+        return f"PrintfFormat({self.text!r})"
+
+    def number(self, value: int | float) -> str:
+        """Format a Python int or float as C's printf would.
+
+        Example:
+            >>> compile_format("%g").number(float("-nan"))
+            '-nan'
+        """
+        if self.conversion in _INT_CONVERSIONS:
+            body = self._spec % _as_c_int(value, self.text)
+        elif type(value) is int:
+            # C code prints its integer variables with %d, whatever the
+            # floating-point format chosen for the trace is.
+            body = "%d" % value
+        elif math.isfinite(value):
+            body = self._spec % value
+        elif value == value or math.copysign(1.0, value) > 0:
+            body = self._nonfinite_spec % value
+        else:
+            # glibc keeps the sign bit of a NaN; padding and flags behave
+            # exactly as for -inf, so reuse that rendering.
+            body = (self._nonfinite_spec % -math.inf).replace("inf", "nan").replace("INF", "NAN")
+        return f"{self._head}{body}{self._tail}"
+
+
+def _as_c_int(value: int | float, fmt: str) -> int:
+    if type(value) is int:
+        return value
+    if not math.isfinite(value):
+        raise ValueError(f"cannot print {value!r} with the integer format {fmt!r}; "
+                         "allowed: finite numbers")
+    # C's (int) cast truncates toward zero, as int() does.
+    return int(value)
+
+
+@functools.lru_cache(maxsize=256)
+def compile_format(fmt: str) -> PrintfFormat:
+    """Parse a printf format holding exactly one numeric conversion.
+
+    Accepted conversions: ``%d %i`` (integers) and ``%e %E %f %F %g %G``
+    (doubles), with flags, width, precision and an ignored length modifier
+    (``%lf``, ``%Lg``).  Literal text and ``%%`` may surround it.
+
+    Example:
+        >>> compile_format("%lf").number(0.5)
+        '0.500000'
+    """
+    if not isinstance(fmt, str):
+        raise TypeError(f"format must be a printf string or a callable, got {type(fmt).__name__} "
+                        f"{fmt!r}")
+    pieces: list[tuple[int, int, re.Match[str]]] = []
+    for match in _CONVERSION.finditer(fmt):
+        if match.group(0) != "%%":
+            pieces.append((match.start(), match.end(), match))
+    if len(pieces) != 1:
+        raise ValueError(f"format {fmt!r} has {len(pieces)} conversions; allowed: exactly one of "
+                         "%d %i %e %E %f %F %g %G")
+    start, end, match = pieces[0]
+    conversion = match.group("conv")
+    if conversion not in _FLOAT_CONVERSIONS | _INT_CONVERSIONS:
+        raise ValueError(f"format {fmt!r} uses the conversion {'%' + conversion!r}; allowed: "
+                         "%d %i %e %E %f %F %g %G")
+    rest = match.group("width") + (match.group("precision") or "")
+    return PrintfFormat(fmt, fmt[:start].replace("%%", "%"), match.group("flags"), rest, conversion,
+                        fmt[end:].replace("%%", "%"))
+
+
+def format_value(value: Any, fmt: Fmt = "%.15g") -> str:
+    """Return the text C's printf would print for ``value``.
+
+    Floats use ``fmt``; ints print as ``%d``; bools as ``1``/``0``; strings
+    as they are; enums as their name; 1-D sequences, arrays and tensors as
+    space-separated values; 2-D ones as ``[a b; c d]``; mappings as
+    ``key:value`` pairs.  Complex numbers print as ``(re,im)``.  A callable
+    ``fmt`` receives the whole value and returns the text itself.
+
+    Example:
+        >>> format_value([1.5, -0.0, float("inf")])
+        '1.5 -0 inf'
+        >>> format_value({"rotx": 0.0, "roty": 0.1})
+        'rotx:0 roty:0.1'
+        >>> format_value([[1, 0], [0, 1]])
+        '[1 0; 0 1]'
+    """
+    if callable(fmt):
+        text = fmt(value)
+        if not isinstance(text, str):
+            raise TypeError(f"format callable {fmt!r} returned {type(text).__name__} {text!r}; "
+                            "it must return str")
+        return text
+    return _text(value, compile_format(fmt))
+
+
+def _text(value: Any, spec: PrintfFormat) -> str:
+    cells = _cells(value, spec)
+    if isinstance(cells, str):
+        return cells
+    if all(isinstance(cell, str) for cell in cells):
+        return " ".join(cells)
+    if all(isinstance(row, list) and all(isinstance(c, str) for c in row) for row in cells):
+        return "[" + "; ".join(" ".join(row) for row in cells) + "]"
+    shape = getattr(value, "shape", None)
+    where = f" of shape {tuple(shape)}" if shape is not None else ""
+    raise ValueError(f"cannot print a {type(value).__name__}{where} nested deeper than 2 levels "
+                     "(or mixing scalars and rows); allowed: scalars, 1-D and 2-D values "
+                     "(use index= to pick one element of a batch)")
+
+
+def _cells(value: Any, spec: PrintfFormat) -> str | list[Any]:
+    kind = type(value)
+    if kind is float or kind is int:
+        return spec.number(value)
+    if kind is bool:
+        return "1" if value else "0"
+    if kind is str:
+        return value
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, (list, tuple)):
+        return [_cells(item, spec) for item in value]
+    if isinstance(value, Mapping):
+        return " ".join(f"{_key(key, spec)}:{_text(item, spec)}" for key, item in value.items())
+    return _library_cells(value, spec)
+
+
+def _library_cells(value: Any, spec: PrintfFormat) -> str | list[Any]:
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return _cells(_tensor_to_python(value), spec)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        if isinstance(value, numpy.ndarray):
+            return _cells(value.tolist(), spec)
+        if isinstance(value, numpy.generic):
+            return _cells(_numpy_scalar(value, numpy), spec)
+    return _plain_cells(value, spec)
+
+
+def _plain_cells(value: Any, spec: PrintfFormat) -> str:
+    if value is None:
+        # Printed rather than rejected so that a missing value shows in the diff.
+        return "None"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, complex):
+        return f"({spec.number(value.real)},{spec.number(value.imag)})"
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int) or hasattr(type(value), "__index__"):
+        return spec.number(int(value))
+    if isinstance(value, float) or hasattr(type(value), "__float__"):
+        return spec.number(float(value))
+    raise TypeError(f"cannot print a value of type {type(value).__module__}."
+                    f"{type(value).__qualname__} ({value!r:.60}); allowed: numbers, bools, str, "
+                    "enums, sequences, mappings, numpy arrays/scalars, torch tensors")
+
+
+def _tensor_to_python(tensor: Any) -> Any:
+    data = tensor.detach()
+    if data.device.type != "cpu":
+        data = data.cpu()
+    # tolist() converts float16/bfloat16/float32 to double exactly; the
+    # lazy conjugate/negative views must be materialised first.
+    return data.resolve_conj().resolve_neg().tolist()
+
+
+def _numpy_scalar(value: Any, numpy: Any) -> Any:
+    if isinstance(value, numpy.bool_):
+        return bool(value)
+    if isinstance(value, numpy.integer):
+        return int(value)
+    if isinstance(value, numpy.floating):
+        # A float32 promoted to double, as C's printf receives it.
+        return float(value)
+    if isinstance(value, numpy.complexfloating):
+        return complex(value)
+    return value.item()
+
+
+def _key(key: Any, spec: PrintfFormat) -> str:
+    return key if isinstance(key, str) else _text(key, spec)
+
+
+class Renderer:
+    """Turns ``(name, value)`` into one trace line; the fixed parts are precomputed.
+
+    ``style="space"`` gives ``PREFIX: name v1 v2``; ``style="equals"`` gives
+    ``PREFIX:name=v1 v2`` -- the two line shapes of the C traces.
+
+    Example:
+        >>> Renderer(prefix="TRACE_C", style="equals")("Fclose_m", 0.217742295)
+        'TRACE_C:Fclose_m=0.217742295'
+        >>> Renderer()("pix0", [0.1, 0.0033])
+        'TRACE_PY: pix0 0.1 0.0033'
+    """
+
+    __slots__ = ("prefix", "style", "fmt", "_head", "_sep")
+
+    def __init__(self, prefix: str = "TRACE_PY", style: str = "space", fmt: Fmt = "%.15g"):
+        if not isinstance(prefix, str):
+            raise TypeError(f"prefix must be str, got {type(prefix).__name__} {prefix!r}")
+        if style not in STYLES:
+            raise ValueError(f"style {style!r} is not supported; allowed: 'space', 'equals'")
+        if not callable(fmt):
+            compile_format(fmt)
+        self.prefix = prefix
+        self.style = style
+        self.fmt = fmt
+        self._head = prefix + (": " if style == "space" else ":")
+        self._sep = " " if style == "space" else "="
+
+    def __repr__(self) -> str:
+        return f"Renderer(prefix={self.prefix!r}, style={self.style!r}, fmt={self.fmt!r})"
+
+    def __call__(self, name: str, value: Any, fmt: Fmt | None = None) -> str:
+        """Render one line; ``fmt`` overrides the renderer's format for this value.
+
+        Example:
+            >>> Renderer()("hkl", 2.6, fmt="%d")
+            'TRACE_PY: hkl 2'
+        """
+        return f"{self._head}{name}{self._sep}{format_value(value, self.fmt if fmt is None else fmt)}"
+
+
+def pick(value: Any, index: tuple[int, ...] | None) -> Any:
+    """Apply ``index`` to a batched array/tensor when its leading dims can take it.
+
+    The rule: ``value`` has ``ndim`` and ``shape`` (tensor, ndarray),
+    ``value.ndim >= len(index)`` and ``-shape[i] <= index[i] < shape[i]``
+    for each i; then ``value[index]`` is printed, otherwise ``value`` whole.
+
+    Example:
+        >>> import numpy
+        >>> pick(numpy.arange(12).reshape(3, 4), (1, 2)).item()
+        6
+        >>> pick(numpy.arange(3), (1, 2)).tolist()
+        [0, 1, 2]
+    """
+    if index is None:
+        return value
+    shape = getattr(value, "shape", None)
+    ndim = getattr(value, "ndim", None)
+    if not isinstance(ndim, int) or shape is None or ndim < len(index):
+        return value
+    for i, size in zip(index, shape):
+        if not -size <= i < size:
+            return value
+    return value[index]
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_renderer(prefix: str, style: str, fmt: Fmt) -> Renderer:
+    return Renderer(prefix, style, fmt)
+
+
+def format_line(name: str, value: Any, *, prefix: str = "TRACE_PY", style: str = "space",
+                fmt: Fmt = "%.15g") -> str:
+    """Render ``name`` and ``value`` as one trace line (no newline).
+
+    Example:
+        >>> format_line("pix0_vector_meters", [0.1, 0.0033, -0.0033], prefix="TRACE_C")
+        'TRACE_C: pix0_vector_meters 0.1 0.0033 -0.0033'
+        >>> format_line("Fclose_m", 0.217742295, style="equals")
+        'TRACE_PY:Fclose_m=0.217742295'
+    """
+    try:
+        renderer = _cached_renderer(prefix, style, fmt)
+    except TypeError:  # an unhashable callable format cannot be a cache key
+        renderer = Renderer(prefix, style, fmt)
+    return renderer(name, value)

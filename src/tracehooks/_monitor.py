@@ -1,0 +1,184 @@
+"""Frame observation on Python 3.12+ through ``sys.monitoring``.
+
+Events are switched on with ``set_local_events`` for the traced code
+object only, so no other code pays anything.  One tool id is claimed when
+the first observation starts and freed (callbacks unregistered, events
+cleared) when the last one ends, leaving ``sys.monitoring`` as found.
+Other tools -- and ``sys.settrace`` tracers, which CPython 3.12 runs as a
+separate client of the same machinery -- keep receiving their own events.
+
+A frame is claimed at PY_START by the observers waiting on that thread for
+that code, so recursive frames of the same code are left alone.  LINE and
+PY_RETURN reach the claimed frame's observers.  PY_UNWIND cannot be enabled
+per code object, so an exception exit is completed by ``run``'s ``finally``
+from the frame object, which keeps its locals after the frame finished.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from types import CodeType, FrameType
+from typing import Any, Protocol
+
+__all__ = ["MONITOR"]
+
+_TOOL_NAME = "tracehooks"
+# Ids 0-2 and 5 are conventionally reserved for debuggers, coverage,
+# profilers and optimizers; prefer the unassigned ones.
+_PREFERRED_IDS = (3, 4, 2, 1, 0, 5)
+_EVENTS: Any = sys.monitoring.events if hasattr(sys, "monitoring") else None
+_BASE_EVENTS = (_EVENTS.PY_START | _EVENTS.PY_RETURN) if _EVENTS is not None else 0
+
+
+class Observer(Protocol):
+    """What ``run`` needs from an observer (see ``_capture.FrameObserver``)."""
+
+    wants_lines: bool
+    frame: FrameType | None
+
+    def claim(self, frame: FrameType) -> None: ...
+    def line(self, frame: FrameType) -> None: ...
+    def returned(self, frame: FrameType) -> None: ...
+    def finish(self) -> None: ...
+
+
+class _Monitor:
+    """Dispatches monitoring events of traced code objects to observers.
+
+    Example:
+        >>> def work(n):
+        ...     return n + 1
+        >>> MONITOR.run(work.__code__, None, work, (1,), {}) if sys.version_info >= (3, 12) else 2
+        2
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.tool: int | None = None
+        self.users = 0
+        # Keyed by id(code): hashing a code object hashes its whole content.
+        self.codes: dict[int, list[Any]] = {}
+        self.waiting: dict[tuple[int, int], list[Observer]] = {}
+        self.frames: dict[FrameType, list[Observer]] = {}
+
+    def acquire(self, code: CodeType | None = None, lines: bool = False) -> None:
+        """Claim the tool id for one more user (RuntimeError if none is free).
+
+        With ``code``, also keep that code's events on until ``release``, so
+        that calls in between do not re-instrument it each time.
+        """
+        with self.lock:
+            self._use(code, lines)
+
+    def release(self, code: CodeType | None = None, lines: bool = False) -> None:
+        """Give back one use; the last one frees the tool id."""
+        with self.lock:
+            self._unuse(code, lines)
+
+    def _use(self, code: CodeType | None, lines: bool) -> None:
+        if self.users == 0:
+            self._claim_tool()
+        self.users += 1
+        if code is not None:
+            self._count(code, 1, lines)
+
+    def _unuse(self, code: CodeType | None, lines: bool) -> None:
+        if code is not None:
+            self._count(code, -1, lines)
+        self.users -= 1
+        if self.users == 0:
+            for event in (_EVENTS.PY_START, _EVENTS.LINE, _EVENTS.PY_RETURN):
+                sys.monitoring.register_callback(self.tool, event, None)
+            sys.monitoring.free_tool_id(self.tool)
+            self.tool = None
+
+    def _claim_tool(self) -> None:
+        monitoring = sys.monitoring
+        for tool in _PREFERRED_IDS:
+            if monitoring.get_tool(tool) is None:
+                monitoring.use_tool_id(tool, _TOOL_NAME)
+                break
+        else:
+            taken = {i: monitoring.get_tool(i) for i in range(6)}
+            raise RuntimeError(f"no free sys.monitoring tool id for tracehooks; all six are "
+                               f"taken: {taken}")
+        monitoring.register_callback(tool, _EVENTS.PY_START, self._on_start)
+        monitoring.register_callback(tool, _EVENTS.LINE, self._on_line)
+        monitoring.register_callback(tool, _EVENTS.PY_RETURN, self._on_return)
+        self.tool = tool
+
+    def run(self, code: CodeType, observer: Observer | None, function: Callable[..., Any],
+            args: tuple, kwargs: dict) -> Any:
+        """Call ``function`` while ``observer`` follows the first new frame running ``code``."""
+        if observer is None:
+            return function(*args, **kwargs)
+        key = (threading.get_ident(), id(code))
+        lines = observer.wants_lines
+        with self.lock:
+            self._use(code, lines)
+            self.waiting.setdefault(key, []).append(observer)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            with self.lock:
+                self._forget(key, observer)
+                self._unuse(code, lines)
+            observer.finish()
+
+    def _count(self, code: CodeType, step: int, lines: bool) -> None:
+        # counts: [users, users wanting LINE, event set installed, the code kept alive]
+        counts = self.codes.get(id(code))
+        if counts is None:
+            counts = self.codes[id(code)] = [0, 0, 0, code]
+        counts[0] += step
+        if lines:
+            counts[1] += step
+        wanted = (_BASE_EVENTS | (_EVENTS.LINE if counts[1] else 0)) if counts[0] else 0
+        if wanted != counts[2]:
+            sys.monitoring.set_local_events(self.tool, code, wanted)
+            counts[2] = wanted
+        if not counts[0]:
+            del self.codes[id(code)]
+
+    def _forget(self, key: tuple[int, int], observer: Observer) -> None:
+        pending = self.waiting.get(key)
+        if pending and observer in pending:
+            pending.remove(observer)
+            if not pending:
+                del self.waiting[key]
+        live = self.frames.get(observer.frame) if observer.frame is not None else None
+        if live is not None and observer in live:
+            live.remove(observer)
+            if not live:
+                del self.frames[observer.frame]
+
+    def _on_start(self, code: CodeType, offset: int) -> None:
+        with self.lock:
+            observers = self.waiting.pop((threading.get_ident(), id(code)), None)
+            if not observers:
+                return
+            # Frame 1 is the frame that fired the event; frame 0 is this callback.
+            frame = sys._getframe(1)
+            self.frames.setdefault(frame, []).extend(observers)
+        for observer in observers:
+            observer.claim(frame)
+
+    def _on_line(self, code: CodeType, line: int) -> None:
+        frame = sys._getframe(1)
+        observers = self.frames.get(frame)
+        if observers:
+            for observer in tuple(observers):
+                if observer.wants_lines:
+                    observer.line(frame)
+
+    def _on_return(self, code: CodeType, offset: int, value: Any) -> None:
+        frame = sys._getframe(1)
+        observers = self.frames.get(frame)
+        if observers:
+            for observer in tuple(observers):
+                observer.returned(frame)
+
+
+MONITOR = _Monitor()

@@ -1,0 +1,456 @@
+"""``trace``, ``capture``, ``@traced`` and ``emit``: the user-facing tracing API.
+
+All three tracing entry points share one recorder (:class:`_Probe`): it
+runs the wrapped call under a FrameObserver when locals are wanted, fills
+a :class:`Call`, and either prints (trace, traced) or keeps the Call
+(capture).  Instrumentation never raises into the traced code: a failing
+formatter or ``emit=`` callable switches the trace off with a
+:class:`TraceWarning`.  A failing sink raises :class:`SinkError` from the
+traced call (streamed watch lines: once the call has returned).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import types
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+import wrapt
+
+from ._capture import (Call, FrameObserver, acquire_backend, check_code, code_of, release_backend,
+                       run_observed, snapshot)
+from ._config import (CAPTURE_KEYS, EMIT_KEYS, TRACE_KEYS, TraceOptions, config_version,
+                      merged_options, thread_enabled, traced_enabled_test)
+from ._errors import SinkError, TraceWarning
+from ._format import Renderer, format_line, pick
+from ._patch import Patch, apply_patch, resolve_path
+from ._sinks import Sink, resolve_sink
+
+__all__ = ["CaptureHandle", "TraceHandle", "capture", "emit", "trace", "traced"]
+
+
+class _Output(NamedTuple):
+    renderer: Renderer | None
+    sink: Sink | None
+
+
+class _Run:
+    """State of one recorded call: the Call, the output, deferred problems."""
+
+    __slots__ = ("call", "output", "warnings", "sink_error")
+
+    def __init__(self, call: Call, output: _Output) -> None:
+        self.call = call
+        self.output = output
+        self.warnings: list[str] = []
+        self.sink_error: SinkError | None = None
+
+
+class _Probe:
+    """Records calls; prints them when ``emitting`` (trace/traced), else keeps them."""
+
+    emitting = True
+
+    def __init__(self, options: TraceOptions, where: str) -> None:
+        self.options = options
+        self.where = where
+        self.code: Any = None
+        self.ncalls = 0
+        self.disabled_reason: str | None = None
+        self._count_lock = threading.Lock()
+
+    def _prepare_code(self, original: Any) -> None:
+        names = list(self.options.locals.values()) + list(self.options.watch)
+        if names:
+            self.code = code_of(original)
+            check_code(self.code, names, self.where)
+
+    def _disable(self, reason: str, run: _Run) -> None:
+        if self.disabled_reason is None:
+            self.disabled_reason = reason
+            run.warnings.append(f"tracehooks: trace of {self.where} disabled: {reason}")
+
+    def _record(self, wrapped: Any, instance: Any, args: tuple, kwargs: dict,
+                output: _Output) -> Any:
+        with self._count_lock:
+            self.ncalls += 1
+        run = _Run(Call(instance, args, kwargs), output)
+        observer = None
+        if self.code is not None:
+            observer = FrameObserver(self.options.watch, functools.partial(self._assigned, run))
+        try:
+            run.call.result = run_observed(self.code, observer, wrapped, args, kwargs)
+        except BaseException as exc:
+            run.call.exception = exc
+            self._collect(run, observer)
+            self._ended(run)
+            self._report(run, exc)
+            raise
+        self._collect(run, observer)
+        try:
+            self._ended(run)
+        finally:
+            self._report(run, None)
+        return run.call.result
+
+    def _collect(self, run: _Run, observer: FrameObserver | None) -> None:
+        if observer is None:
+            return
+        call = run.call
+        call.locals = observer.final
+        for emitted, local in self.options.locals.items():
+            if local in call.locals:
+                value = call.locals[local]
+                call.named[emitted] = value if self.emitting else snapshot(value)
+            elif call.exception is None:
+                run.warnings.append(f"tracehooks: local {local!r} of {self.where} was not bound "
+                                    f"when it returned; {emitted!r} not emitted")
+
+    def _assigned(self, run: _Run, label: str | None, name: str, value: Any) -> None:
+        kept = value if self.emitting else snapshot(value)
+        if label is None:
+            run.call.unlabelled.append((name, kept))
+            return
+        run.call.watched.append((label, kept))
+        if self.emitting and self.disabled_reason is None and run.sink_error is None:
+            try:
+                self._line(run, label, value)
+            except SinkError as exc:  # raised once the call is over, not inside the tracer
+                run.sink_error = exc
+
+    def _ended(self, run: _Run) -> None:
+        if not self.emitting or run.call.exception is not None or run.sink_error is not None:
+            return
+        for emitted, value in run.call.named.items():
+            if not self._line(run, emitted, value):
+                return
+        for name, function in self.options.emit.items():
+            try:
+                value = function(run.call)
+            except Exception as exc:
+                self._disable(f"emit= callable for {name!r} raised {type(exc).__name__}: {exc}",
+                              run)
+                return
+            if not self._line(run, name, value):
+                return
+
+    def _line(self, run: _Run, name: str, value: Any) -> bool:
+        if self.disabled_reason is not None:
+            return False
+        renderer, sink = run.output
+        try:
+            text = renderer(name, pick(value, self.options.index_for(name)),
+                            self.options.formats.get(name))
+        except Exception as exc:
+            self._disable(f"formatting value {name!r} failed: {type(exc).__name__}: {exc}", run)
+            return False
+        sink.write(text)
+        return True
+
+    def _report(self, run: _Run, exc: BaseException | None) -> None:
+        if self.disabled_reason is not None:
+            self._switch_off()
+        for message in run.warnings:
+            warnings.warn(message, TraceWarning, stacklevel=4)
+        if run.sink_error is not None:
+            if exc is None:
+                raise run.sink_error
+            if hasattr(exc, "add_note"):  # Python 3.11+
+                exc.add_note(f"tracehooks: {run.sink_error}")
+
+    def _switch_off(self) -> None:
+        """Hook: stop calling the wrapper once disabled."""
+
+
+class TraceHandle(_Probe):
+    """A trace of ``target.name``: a context manager, or ``start()`` / ``undo()``.
+
+    ``ncalls`` counts the calls traced; ``disabled_reason`` says why the
+    trace switched itself off (None while it works); ``patch`` is the
+    underlying :class:`~tracehooks.Patch` while started.
+
+    Example:
+        >>> import math
+        >>> handle = trace(math, "hypot", emit={"r": lambda call: call.result}, sink=print)
+        >>> with handle:
+        ...     _ = math.hypot(3, 4)
+        TRACE_PY: r 5
+        >>> handle.ncalls
+        1
+    """
+
+    _caller = "trace"
+    _keys = TRACE_KEYS
+
+    def __init__(self, target: Any, name: str, options: Mapping[str, Any]) -> None:
+        super().__init__(TraceOptions(options, self._keys, self._caller), name)
+        self.target = target
+        self.name = name
+        self.patch: Patch | None = None
+        self._state = "new"
+        self._thread = 0
+        self._output = _Output(None, None)
+        self._owned = False
+        self._holds_backend = False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.where} {self._state} calls={self.ncalls}>"
+
+    @property
+    def sink(self) -> Sink | None:
+        """The resolved sink while started (None for a capture).
+
+        Example:
+            >>> import math
+            >>> with trace(math, "floor", sink="stderr") as handle:
+            ...     handle.sink
+            <StreamSink stderr>
+        """
+        return self._output.sink
+
+    @property
+    def active(self) -> bool:
+        """True while started, not undone and not disabled.
+
+        Example:
+            >>> import math
+            >>> handle = trace(math, "floor")
+            >>> handle.active, handle.start().active, handle.undo(), handle.active
+            (False, True, None, False)
+        """
+        return self._state == "started" and self.patch is not None and self.patch.active
+
+    def start(self) -> TraceHandle:
+        """Patch the target now; calls on this thread (all, with all_threads) are traced.
+
+        Example:
+            >>> import math
+            >>> handle = trace(math, "floor").start()
+            >>> math.floor(1.5), handle.ncalls
+            (1, 1)
+            >>> handle.undo()
+        """
+        if self._state != "new":
+            raise RuntimeError(f"{self!r} was already started; create a new one to trace again")
+        parent, attribute, original = resolve_path(self.target, self.name)
+        self.where = f"{_owner_name(parent)}.{attribute}"
+        self._prepare_code(original)
+        if self.emitting:
+            renderer, sink, self._owned = self.options.output()
+            self._output = _Output(renderer, sink)
+        self._thread = threading.get_ident()
+        try:
+            if self.code is not None:
+                acquire_backend(self.code, bool(self.options.watch))
+                self._holds_backend = True
+            self.patch = apply_patch(self.target, self.name, self._wrapper)
+        except BaseException:
+            self._release()
+            raise
+        self._state = "started"
+        return self
+
+    def undo(self) -> None:
+        """Restore the target exactly (idempotent); close a sink opened from a path.
+
+        Example:
+            >>> import math
+            >>> handle = trace(math, "floor").start()
+            >>> handle.undo(); handle.undo()
+            >>> handle.active
+            False
+        """
+        if self._state != "started":
+            return
+        self._state = "undone"
+        try:
+            self.patch.undo()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        try:
+            if self._holds_backend:
+                self._holds_backend = False
+                release_backend(self.code, bool(self.options.watch))
+        finally:
+            if self._owned:
+                self._owned = False
+                self._output.sink.close()
+
+    def __enter__(self) -> TraceHandle:
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.undo()
+
+    def _switch_off(self) -> None:
+        if self.patch is not None:
+            self.patch.disable()
+
+    def _wrapper(self, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+        if not self.options.all_threads and threading.get_ident() != self._thread:
+            return wrapped(*args, **kwargs)
+        return self._record(wrapped, instance, args, kwargs, self._output)
+
+
+def _owner_name(parent: Any) -> str:
+    if isinstance(parent, type):
+        return parent.__qualname__
+    if isinstance(parent, types.ModuleType):
+        return parent.__name__
+    return f"{type(parent).__qualname__} instance"
+
+
+class CaptureHandle(TraceHandle):
+    """A capture of ``target.name``: like a trace, but keeps :class:`Call` objects in ``calls``.
+
+    Example:
+        >>> import math
+        >>> with capture(math, "hypot") as seen:
+        ...     _ = math.hypot(3, 4)
+        >>> seen.calls[0].args, seen.calls[0].result
+        ((3, 4), 5.0)
+    """
+
+    emitting = False
+    _caller = "capture"
+    _keys = CAPTURE_KEYS
+
+    def __init__(self, target: Any, name: str, options: Mapping[str, Any]) -> None:
+        super().__init__(target, name, options)
+        self.calls: list[Call] = []
+
+    def _ended(self, run: _Run) -> None:
+        self.calls.append(run.call)
+
+
+def trace(target: Any, name: str, **options: Any) -> TraceHandle:
+    """Trace calls of ``target.name`` (class, instance or module attribute) in a ``with`` block.
+
+    Options: ``locals``, ``watch``, ``emit``, ``index``, ``formats``,
+    ``prefix``, ``style``, ``fmt``, ``sink``, ``all_threads`` (see the
+    user guide).  The attribute is restored exactly on exit.
+
+    Example:
+        >>> import math
+        >>> with trace(math, "hypot", emit={"hyp": lambda c: c.result}, sink=print,
+        ...            style="equals"):
+        ...     _ = math.hypot(6, 8)
+        TRACE_PY:hyp=10
+    """
+    return TraceHandle(target, name, options)
+
+
+def capture(target: Any, name: str, **options: Any) -> CaptureHandle:
+    """Record calls of ``target.name`` as :class:`Call` objects instead of printing.
+
+    Options: ``locals``, ``watch``, ``all_threads``.  Tensors and arrays
+    among the watched and named values are copied when recorded.
+
+    Example:
+        >>> import math
+        >>> with capture(math, "floor") as seen:
+        ...     _ = math.floor(2.5)
+        >>> [call.result for call in seen.calls]
+        [2]
+    """
+    return CaptureHandle(target, name, options)
+
+
+class _TracedFunction(_Probe):
+    """The per-function state behind ``@traced``."""
+
+    def __init__(self, function: Any, options: TraceOptions) -> None:
+        super().__init__(options, getattr(function, "__qualname__", repr(function)))
+        self._prepare_code(function)
+        self._cache: tuple[int, _Output] | None = None
+
+    def _output(self) -> tuple[_Output, bool]:
+        version = config_version()
+        cached = self._cache
+        if cached is not None and cached[0] == version:
+            return cached[1], False
+        renderer, sink, owned = self.options.output()
+        if not owned:
+            self._cache = (version, _Output(renderer, sink))
+        return _Output(renderer, sink), owned
+
+    def wrapper(self, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+        if self.disabled_reason is not None or not (
+                self.options.all_threads or thread_enabled(threading.get_ident())):
+            return wrapped(*args, **kwargs)
+        if self.code is not None:
+            try:
+                acquire_backend()
+            except RuntimeError as exc:
+                warnings.warn(f"tracehooks: {self.where} runs untraced: {exc}", TraceWarning,
+                              stacklevel=3)
+                return wrapped(*args, **kwargs)
+        try:
+            output, owned = self._output()
+            try:
+                return self._record(wrapped, instance, args, kwargs, output)
+            finally:
+                if owned:
+                    output.sink.close()
+        finally:
+            if self.code is not None:
+                release_backend()
+
+
+def traced(function: Callable[..., Any] | None = None, /, **options: Any) -> Any:
+    """Decorate code you own; it prints only while tracing is switched on.
+
+    Switch on with ``with tracehooks.enabled():``, ``configure(enabled=True)``
+    or the environment variable ``TRACEHOOKS=1``.  While off, the call goes
+    through wrapt straight to the function (no Python code of ours runs).
+
+    Example:
+        >>> import tracehooks
+        >>> @traced(locals=["y"], sink=print)
+        ... def square(x):
+        ...     y = x * x
+        ...     return y
+        >>> square(3)
+        9
+        >>> with tracehooks.enabled():
+        ...     square(4)
+        TRACE_PY: y 16
+        16
+    """
+    parsed = TraceOptions(options, TRACE_KEYS, "traced")
+
+    def decorate(func: Callable[..., Any]) -> Any:
+        state = _TracedFunction(func, parsed)
+        wrapper = wrapt.FunctionWrapper(func, state.wrapper, enabled=traced_enabled_test())
+        return wrapper
+
+    return decorate(function) if function is not None else decorate
+
+
+def emit(name: str, value: Any, **options: Any) -> str:
+    """Render one value with the configured renderer, write it to the sink, return the line.
+
+    Options: ``prefix``, ``style``, ``fmt``, ``sink``, ``index``.  Errors
+    raise directly here: ``emit`` is called by harness code, not traced code.
+
+    Example:
+        >>> emit("Fclose_m", 0.217742295, prefix="TRACE_C", style="equals", sink=print)
+        TRACE_C:Fclose_m=0.217742295
+        'TRACE_C:Fclose_m=0.217742295'
+    """
+    parsed = TraceOptions(options, EMIT_KEYS, "emit")
+    merged = merged_options(parsed.explicit)
+    line = format_line(name, pick(value, parsed.index_for(name)), prefix=merged["prefix"],
+                       style=merged["style"], fmt=merged["fmt"])
+    sink = resolve_sink(merged["sink"])
+    try:
+        sink.write(line)
+    finally:
+        if sink.owns_resource and not isinstance(merged["sink"], Sink):
+            sink.close()
+    return line
