@@ -116,6 +116,33 @@ class Simulator:
         angles = self.crystal.phi_angles_rad
         return bool(angles.numel() > 1 and float(angles[0]) == 0.0 and float(angles[-1]) != 0.0)
 
+    def c_compat_differences(self) -> list:
+        """The nanoBragg physics bugs that change this simulation: where the default (corrected) result
+        differs from the C's, and ``c_compat=True`` would reproduce the C. One line per bug."""
+        det, config, beam = self.detector, self.detector.config, self.beam
+        found = []
+        if self._phi_carry_over():
+            found.append("phi = 0 carry-over: the C reuses the last phi step's rotation at phi = 0")
+        flags = [name for name in ("thick", "polar", "omega") if getattr(config, f"oversample_{name}")]
+        if flags:
+            found.append(f"-oversample_{'/'.join(flags)}: the C multiplies the running sum, not each term")
+        if det.thickness_m > 0:
+            found.append("sensor layers: the C applies the last layer's capture fraction to every layer")
+            if config.thicksteps is not None:
+                found.append("-detector_thicksteps N: the C spaces the layers by thick/(N-1)")
+        if beam.water_um != 0:
+            found.append("-water: the C scales the background by r_e^2 * fluence / steps a second time")
+        weights = beam.source_weights
+        if bool((weights != weights[0]).any()):
+            found.append("-sourcefile weights: the C ignores them")
+        axis = det.config.twotheta_axis
+        if axis is not None and float(torch.linalg.norm(torch.as_tensor(axis, dtype=torch.float64))) != 1.0:
+            found.append("-twotheta_axis: the C rotates about the axis without normalising it")
+        if self.crystal.interpolate and self.interpolation_cutoff() is not None:
+            found.append("interpolation: the C switches it off for all later pixels at the first "
+                         "reflection too close to the edge of the HKL table")
+        return found
+
     def rendered_pixels(self):
         """(slow, fast) indices of the rendered pixels, in nanoBragg's order (ROI and mask applied)."""
         det = self.detector
@@ -275,9 +302,10 @@ class Simulator:
             _, _, scattering = self._scattering_vectors(factors.diffracted)
             first = torch.arange(start, start + batch_slow.numel()) == 0
             h, k, l = self._miller_indices(scattering, first_of_run=first)
-            checked = (self._lattice_factor(h, k, l) != 0) & self._visible(scattering)[..., None, None]
-            if self.beam.water_um != 0:
-                checked = self._visible(scattering)[..., None, None].expand_as(h)
+            # The C reaches its range test only for evaluations it does not skip.
+            checked = self._visible(scattering)[..., None, None]
+            if self.beam.water_um == 0:
+                checked = checked & (self._lattice_factor(h, k, l) != 0)
             outside = checked & ~physics.interpolation_in_range(h, k, l, self.crystal.hkl_table)
             flat = outside.reshape(-1)
             if bool(flat.any()):
