@@ -101,7 +101,8 @@ def _validate(key: str, value: Any) -> None:
     if key == "prefix" and not isinstance(value, str):
         raise TypeError(f"configure(prefix=...) must be str, got {type(value).__name__} {value!r}")
     if key == "style" and value not in STYLES:
-        raise ValueError(f"configure(style={value!r}) is not supported; allowed: 'space', 'equals'")
+        raise ValueError(f"configure(style={value!r}) is not supported; allowed: "
+                         f"{', '.join(repr(s) for s in STYLES)}")
     if key == "fmt" and not callable(value):
         compile_format(value)
     if key == "enabled" and not isinstance(value, bool):
@@ -309,7 +310,7 @@ class TraceOptions:
         self.explicit = {key: options.get(key) for key in OUTPUT_KEYS}
         if self.explicit["style"] is not None and self.explicit["style"] not in STYLES:
             raise ValueError(f"style={self.explicit['style']!r} is not supported; allowed: "
-                             "'space', 'equals'")
+                             f"{', '.join(repr(s) for s in STYLES)}")
         if self.explicit["fmt"] is not None and not callable(self.explicit["fmt"]):
             compile_format(self.explicit["fmt"])
         self.all_threads = bool(options.get("all_threads", False))

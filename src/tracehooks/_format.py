@@ -23,7 +23,7 @@ from typing import Any
 
 __all__ = ["Renderer", "STYLES", "compile_format", "format_line", "format_value", "pick"]
 
-STYLES = ("space", "equals")
+STYLES = ("space", "equals", "record", "bare")
 
 Fmt = str | Callable[[Any], str]
 
@@ -246,13 +246,20 @@ class Renderer:
     """Turns ``(name, value)`` into one trace line; the fixed parts are precomputed.
 
     ``style="space"`` gives ``PREFIX: name v1 v2``; ``style="equals"`` gives
-    ``PREFIX:name=v1 v2`` -- the two line shapes of the C traces.
+    ``PREFIX:name=v1 v2`` -- the two line shapes of the C traces. Two more shapes
+    found in C traces: ``style="record"`` renders a mapping as ``PREFIX_name k1=v1
+    k2=v2`` (a channel line such as ``TRACE_C_PHI phi_tic=0 ...``) and
+    ``style="bare"`` gives ``name v1 v2`` with no prefix (``DETECTOR_PIX0_VECTOR ...``).
 
     Example:
         >>> Renderer(prefix="TRACE_C", style="equals")("Fclose_m", 0.217742295)
         'TRACE_C:Fclose_m=0.217742295'
         >>> Renderer()("pix0", [0.1, 0.0033])
         'TRACE_PY: pix0 0.1 0.0033'
+        >>> Renderer(style="record")("PHI", {"phi_tic": 0, "phi_deg": 5.0})
+        'TRACE_PY_PHI phi_tic=0 phi_deg=5'
+        >>> Renderer(style="bare")("DETECTOR_PIX0_VECTOR", [0.1, 0.0065, -0.0065])
+        'DETECTOR_PIX0_VECTOR 0.1 0.0065 -0.0065'
     """
 
     __slots__ = ("prefix", "style", "fmt", "_head", "_sep")
@@ -261,14 +268,15 @@ class Renderer:
         if not isinstance(prefix, str):
             raise TypeError(f"prefix must be str, got {type(prefix).__name__} {prefix!r}")
         if style not in STYLES:
-            raise ValueError(f"style {style!r} is not supported; allowed: 'space', 'equals'")
+            raise ValueError(f"style {style!r} is not supported; allowed: "
+                             f"{', '.join(repr(s) for s in STYLES)}")
         if not callable(fmt):
             compile_format(fmt)
         self.prefix = prefix
         self.style = style
         self.fmt = fmt
-        self._head = prefix + (": " if style == "space" else ":")
-        self._sep = " " if style == "space" else "="
+        self._head = {"space": prefix + ": ", "equals": prefix + ":", "record": prefix + "_", "bare": ""}[style]
+        self._sep = "=" if style == "equals" else " "
 
     def __repr__(self) -> str:
         return f"Renderer(prefix={self.prefix!r}, style={self.style!r}, fmt={self.fmt!r})"
@@ -280,7 +288,13 @@ class Renderer:
             >>> Renderer()("hkl", 2.6, fmt="%d")
             'TRACE_PY: hkl 2'
         """
-        return f"{self._head}{name}{self._sep}{format_value(value, self.fmt if fmt is None else fmt)}"
+        fmt = self.fmt if fmt is None else fmt
+        if self.style == "record":
+            if not isinstance(value, Mapping):
+                raise TypeError(f"style 'record' renders a mapping of fields, got {type(value).__name__}")
+            fields = " ".join(f"{key}={format_value(item, fmt)}" for key, item in value.items())
+            return f"{self._head}{name} {fields}"
+        return f"{self._head}{name}{self._sep}{format_value(value, fmt)}"
 
 
 def pick(value: Any, index: tuple[int, ...] | None) -> Any:

@@ -265,9 +265,24 @@ def test_renderer_per_value_override():
     assert (render("a", 1.23456), render("b", 2.6, "%d")) == ("TRACE_PY: a 1.235", "TRACE_PY: b 2")
 
 
+def test_format_line_record_and_bare_styles():
+    """record renders channel lines of key=value fields; bare drops the prefix."""
+    assert format_line("PHI", {"phi_tic": 2, "phi_deg": 7.0, "k_frac": -5.00071874407889},
+                       prefix="TRACE_C", style="record") == "TRACE_C_PHI phi_tic=2 phi_deg=7 k_frac=-5.00071874407889"
+    assert format_line("DETECTOR_PIX0_VECTOR", [0.1, 0.0065, -0.0065], style="bare") == \
+        "DETECTOR_PIX0_VECTOR 0.1 0.0065 -0.0065"
+
+
+def test_record_style_needs_a_mapping():
+    """A record line is made of named fields; anything else is a TypeError."""
+    with pytest.raises(TypeError, match="style 'record' renders a mapping of fields, got list"):
+        format_line("PHI", [1, 2], style="record")
+
+
 def test_renderer_rejects_unknown_style():
-    """style must be 'space' or 'equals'."""
-    with pytest.raises(ValueError, match=r"style 'colon' is not supported; allowed: 'space', 'equals'"):
+    """style must be one of the four line shapes."""
+    with pytest.raises(ValueError, match=r"style 'colon' is not supported; allowed: 'space', 'equals', 'record', "
+                                         r"'bare'"):
         Renderer(style="colon")
 
 
