@@ -19,6 +19,7 @@ from tracehooks._diff import (
     DIVERGE,
     MATCH,
     ONLY_C,
+    NOT_TRACED,
     ONLY_PY,
     QUIRK,
     DiffReport,
@@ -40,6 +41,7 @@ _VERDICT_TEXT = {
     DIVERGE: "DIVERGE",
     ONLY_C: "C only",
     ONLY_PY: "Py only",
+    NOT_TRACED: "not traced",
 }
 _HEADERS = ("name", "C/Py line", "C", "Py", "abs Δ", "rel Δ", "verdict", "note")
 
@@ -143,7 +145,7 @@ def render_text(report: DiffReport, *, show_all: bool = False) -> str:
     'DIVERGE: first at a (occurrence 1, C lin'
     """
     out = [_trace_line("C ", report.c), _trace_line("Py", report.py), ""]
-    rows = report.rows if show_all else [r for r in report.rows if r.verdict != MATCH]
+    rows = report.rows if show_all else [r for r in report.rows if r.verdict not in (MATCH, NOT_TRACED)]
     if rows:
         out += _table(rows, report)
     else:
@@ -156,10 +158,12 @@ def render_text(report: DiffReport, *, show_all: bool = False) -> str:
         if one_sided:
             out += ["", f"{title} ({len(one_sided)}):"]
             out += [f"  {r.label} (line {(r.c or r.py).line_no})" for r in one_sided]
-    if report.unused_quirks:
+    if report.unused_quirks and show_all:
         out += ["", f"declared quirks not needed ({len(report.unused_quirks)}):"]
         out += [f"  {q.source} line {q.line_no}: {q.selector}: {q.describe()}"
                 for q in report.unused_quirks]
+    elif report.unused_quirks:
+        out += ["", f"{len(report.unused_quirks)} declared quirks not needed here (--all lists them)"]
     out += ["", report.summary()]
     return "\n".join(out) + "\n"
 
@@ -233,7 +237,7 @@ def report_as_dict(report: DiffReport) -> dict[str, Any]:
         "summary": report.summary(),
         "rtol": report.tolerance.rtol,
         "atol": report.tolerance.atol,
-        "counts": {v: report.count(v) for v in (MATCH, QUIRK, DIVERGE, ONLY_C, ONLY_PY)},
+        "counts": {v: report.count(v) for v in (MATCH, QUIRK, DIVERGE, ONLY_C, ONLY_PY, NOT_TRACED)},
         "c": _trace_dict(report.c),
         "py": _trace_dict(report.py),
         "first_divergence": _row_dict(first) if first is not None else None,
@@ -281,6 +285,8 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--quirks", metavar="FILE", help="declared quirks of the C trace")
     diff.add_argument("--json", action="store_true", help="print a JSON report")
     diff.add_argument("--all", action="store_true", help="list matching rows too")
+    diff.add_argument("--py-subset", action="store_true",
+                      help="PY_LOG traces part of C_LOG: C names absent from it are not compared")
     diff.add_argument("--c-prefix", metavar="P", help="tag of C records (default: detected)")
     diff.add_argument("--py-prefix", metavar="P", help="tag of Py records (default: detected)")
     return parser
@@ -318,7 +324,7 @@ def main(argv: Union[list[str], None] = None) -> int:
         return _fail(f"{exc.filename}: cannot read: {reason}" if exc.filename else reason)
     except (TraceParseError, QuirksError, ValueError) as exc:
         return _fail(str(exc))
-    report = diff_traces(c, py, rtol=args.rtol, atol=args.atol, quirks=quirks)
+    report = diff_traces(c, py, rtol=args.rtol, atol=args.atol, quirks=quirks, py_subset=args.py_subset)
     text = render_json(report) if args.json else render_text(report, show_all=args.all)
     _write(sys.stdout, text)
     return 0 if report.ok else 1

@@ -39,6 +39,7 @@ __all__ = [
     "Comparison",
     "DiffReport",
     "Mismatch",
+    "NOT_TRACED",
     "Row",
     "Tolerance",
     "compare_values",
@@ -49,6 +50,8 @@ DEFAULT_RTOL = 1e-12
 DEFAULT_ATOL = 0.0
 
 MATCH, QUIRK, DIVERGE, ONLY_C, ONLY_PY = "match", "quirk", "diverge", "only_c", "only_py"
+# A C value whose name the Python trace never prints, when the Python trace covers only part of the C's.
+NOT_TRACED = "not_traced"
 
 
 @dataclass(frozen=True)
@@ -200,7 +203,7 @@ def compare_values(
 class Row:
     """The verdict for one (channel, name, occurrence).
 
-    ``verdict`` is ``match``, ``quirk``, ``diverge``, ``only_c`` or ``only_py``;
+    ``verdict`` is ``match``, ``quirk``, ``diverge``, ``only_c``, ``only_py`` or ``not_traced``;
     ``c``/``py`` are the records (``None`` on the side that lacks it).
     """
 
@@ -361,8 +364,8 @@ class DiffReport:
 
     @property
     def ok(self) -> bool:
-        """True when every row is a match or a known quirk."""
-        return all(row.verdict in (MATCH, QUIRK) for row in self.rows)
+        """True when every row is a match, a known quirk or (with ``py_subset``) not traced."""
+        return all(row.verdict in (MATCH, QUIRK, NOT_TRACED) for row in self.rows)
 
     @property
     def first_divergence(self) -> Union[Row, None]:
@@ -376,6 +379,8 @@ class DiffReport:
             f"{_plural(self.count(MATCH), 'value agrees', 'values agree')} ({self.tolerance}); "
             f"{_plural(self.count(QUIRK), 'known reference quirk', 'known reference quirks')}"
         )
+        if self.count(NOT_TRACED):
+            agree += f"; {_plural(self.count(NOT_TRACED), 'C value', 'C values')} not traced by Py"
         first = self.first_divergence
         if first is None:
             return f"MATCH: {agree}; 0 divergences"
@@ -399,11 +404,15 @@ def diff_traces(
     rtol: float = DEFAULT_RTOL,
     atol: float = DEFAULT_ATOL,
     quirks: Union[QuirkSet, str, os.PathLike, Iterable[str], None] = None,
+    py_subset: bool = False,
 ) -> DiffReport:
     """Align ``c`` and ``py`` by (channel, name, occurrence) and judge each value.
 
     ``c``/``py`` are parsed traces or anything :func:`parse_trace` reads;
     ``quirks`` is a :class:`QuirkSet` or anything :func:`load_quirks` reads.
+    ``py_subset``: the Python trace covers part of the C's (e.g. only the detector block); C values
+    whose name never appears in it are counted as ``not_traced`` instead of failing the diff. A name the
+    Python trace does print must still match occurrence by occurrence.
 
     >>> r = diff_traces(["TRACE_C: d 100"], ["TRACE_PY: d 0.1"])
     >>> r.rows[0].verdict, r.rows[0].hints
@@ -424,7 +433,15 @@ def diff_traces(
         return f"{base}#{rec.occurrence}" if (rec.channel, rec.name) in repeated else base
 
     c_keys = {rec.key for rec in c.records}
-    rows = [_judge(rec, ctx.py_index.get(rec.key), label(rec), ctx) for rec in c.records]
+    py_names = {(rec.channel, rec.name) for rec in py.records}
+
+    def judge_c(rec: Record) -> Row:
+        if py_subset and (rec.channel, rec.name) not in py_names:
+            return Row(verdict=NOT_TRACED, channel=rec.channel, name=rec.name, occurrence=rec.occurrence,
+                       label=label(rec), c=rec, py=None)
+        return _judge(rec, ctx.py_index.get(rec.key), label(rec), ctx)
+
+    rows = [judge_c(rec) for rec in c.records]
     rows += [_judge(None, rec, label(rec), ctx) for rec in py.records if rec.key not in c_keys]
     unused = tuple(q for q in ctx.quirks.entries if id(q) not in ctx.used)
     return DiffReport(c, py, tol, rows, quirks, unused)

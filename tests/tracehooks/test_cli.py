@@ -170,7 +170,8 @@ def test_json_report(logs, capsys):
         "first_divergence", "rows", "unused_quirks",
     ]
     assert (report["schema"], report["verdict"]) == ("tracehooks.diff/1", "DIVERGE")
-    assert report["counts"] == {"match": 1, "quirk": 1, "diverge": 1, "only_c": 1, "only_py": 0}
+    assert report["counts"] == {"match": 1, "quirk": 1, "diverge": 1, "only_c": 1, "only_py": 0,
+                                "not_traced": 0}
     assert report["c"] == {
         "source": "c.log", "prefix": "TRACE_C", "records": 4,
         "ignored_other_side": 0, "ignored_untagged": 0,
@@ -267,3 +268,17 @@ def test_python_dash_m_subprocess(logs):
     done = subprocess.run(args, capture_output=True, env=env, cwd=Path(logs), check=False)
     assert (done.returncode, done.stderr) == (1, b"")
     assert done.stdout.decode("utf-8").replace("\r\n", "\n") == EXPECTED_TEXT
+
+
+def test_py_subset_accepts_a_partial_python_trace(tmp_path, capsys):
+    """--py-subset: C names the Python trace never prints are 'not traced', not failures (exit 0)."""
+    c_log = tmp_path / "c.log"
+    c_log.write_text("TRACE_C:pix0_vector=0.1 0 0\nTRACE_C: F_cell 100\nTRACE_C: F_cell 90\n")
+    py_log = tmp_path / "py.log"
+    py_log.write_text("TRACE_PY:pix0_vector=0.1 0 0\n")
+    assert main(["diff", str(c_log), str(py_log)]) == 1
+    capsys.readouterr()
+    assert main(["diff", "--py-subset", str(c_log), str(py_log)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == \
+        "MATCH: 1 value agrees (rtol 1e-12, atol 0); 0 known reference quirks; 2 C values not traced by Py; " \
+        "0 divergences"

@@ -308,3 +308,11 @@ def test_real_c_log_against_itself():
         f"MATCH: {expected} values agree (rtol 1e-12, atol 0); 0 known reference quirks; "
         "0 divergences"
     )
+
+
+def test_py_subset_still_compares_every_occurrence_of_a_traced_name():
+    """With py_subset, a name the Python trace prints must match in every occurrence."""
+    report = diff_traces(["TRACE_C: F_cell 100", "TRACE_C: F_cell 90", "TRACE_C: steps 4"],
+                         ["TRACE_PY: F_cell 100"], py_subset=True)
+    assert [row.verdict for row in report.rows] == ["match", "only_c", "not_traced"]
+    assert not report.ok
