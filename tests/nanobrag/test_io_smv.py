@@ -164,11 +164,16 @@ def test_read_smv_rejects_other_pixel_types(tmp_path):
         read_smv(path)
 
 
-def test_write_smv_refuses_a_header_longer_than_512_bytes(tmp_path):
-    """Header text that does not fit in 512 bytes is an error, not a corrupt file."""
+def test_write_smv_grows_a_header_longer_than_512_bytes(tmp_path):
+    """Header text that does not fit in 512 bytes gets HEADER_BYTES=1024 (nanoBragg would write a corrupt
+    file declaring 512), and readers find the pixels after it."""
     values = [(f"KEY{i}", "x" * 20) for i in range(30)]
-    with pytest.raises(SMVFormatError, match=r"SMV header text is \d+ bytes; it must fit in 512"):
-        write_smv(tmp_path / "x.img", np.zeros((1, 1), np.uint16), values)
+    path = tmp_path / "x.img"
+    write_smv(path, np.array([[7, 9]], np.uint16), values)
+    assert path.read_bytes()[:19] == b"{\nHEADER_BYTES=1024"
+    assert path.stat().st_size == 1024 + 4
+    assert read_smv(path).data.tolist() == [[7, 9]]
+    assert fabio.open(str(path)).data.tolist() == [[7, 9]]
 
 
 def test_write_smv_refuses_pixels_out_of_range(tmp_path):

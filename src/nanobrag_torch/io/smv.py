@@ -90,23 +90,23 @@ def _header_text(
     byte_order: str,
     unterminated_keys: Collection[str],
 ) -> bytes:
+    """The header padded to HEADER_BYTES; a longer text gets the next multiple of 512 instead.
+
+    nanoBragg keeps declaring 512 bytes and writes the pixels right after a longer header (a file
+    no reader can open correctly, e.g. for the long DIALS origin of large detectors); the port
+    declares the size it really used.
+    """
     slow, fast = shape
-    lines = [
-        "{",
-        f"HEADER_BYTES={HEADER_BYTES};",
-        "DIM=2;",
-        f"BYTE_ORDER={byte_order};",
-        "TYPE=unsigned_short;",
-        f"SIZE1={fast};",
-        f"SIZE2={slow};",
-    ]
-    for key, value in header_values:
-        end = "" if key in unterminated_keys else ";"
-        lines.append(f"{key}={_format_value(key, value)}{end}")
-    text = ("\n".join(lines) + "\n}\f").encode("ascii")
-    if len(text) > HEADER_BYTES:
-        raise SMVFormatError(f"SMV header text is {len(text)} bytes; it must fit in {HEADER_BYTES}")
-    return text.ljust(HEADER_BYTES, b" ")
+    body = [f"{key}={_format_value(key, value)}{'' if key in unterminated_keys else ';'}"
+            for key, value in header_values]
+    size = HEADER_BYTES
+    while True:
+        lines = ["{", f"HEADER_BYTES={size};", "DIM=2;", f"BYTE_ORDER={byte_order};", "TYPE=unsigned_short;",
+                 f"SIZE1={fast};", f"SIZE2={slow};", *body]
+        text = ("\n".join(lines) + "\n}\f").encode("ascii")
+        if len(text) <= size:
+            return text.ljust(size, b" ")
+        size += HEADER_BYTES
 
 
 def write_smv(
