@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 
@@ -78,7 +78,7 @@ class Simulator:
             # Interpolation gathers a 4x4x4 neighbourhood per evaluation.
             batch_evaluations //= 64
         self.batch_pixels = max(1, batch_evaluations // self.evaluations_per_pixel)
-        self.rotated_a, self.rotated_b, self.rotated_c = crystal.rotated_real_vectors_m(self._phi_angles())
+        self.rotated_a, self.rotated_b, self.rotated_c = crystal.rotated_real_vectors_m(self.phi_steps_rad())
         self._interpolation_cutoff: Optional[int] = None
 
     @classmethod
@@ -104,9 +104,9 @@ class Simulator:
         recommended = math.ceil(3.0 * float(self.crystal.xtal_size_max_m) / reciprocal_pixel_size)
         return max(recommended, 1)
 
-    def _phi_angles(self) -> torch.Tensor:
-        """Spindle angles of the phi steps; in c_compat a step at exactly phi = 0 reuses the previous
-        rotation, which (after the first evaluation of the run) is the last step's (quirk 15)."""
+    def phi_steps_rad(self) -> torch.Tensor:
+        """Spindle angle the crystal is turned to at each phi step. In c_compat a step at exactly phi = 0
+        reuses the previous rotation, which (after the first evaluation of the run) is the last step's."""
         angles = self.crystal.phi_angles_rad
         if self.c_compat and self._phi_carry_over():
             angles = torch.cat((angles[-1:], angles[1:]))
@@ -158,13 +158,18 @@ class Simulator:
 
     # -- rendering ------------------------------------------------------------------------------------
 
-    def run(self) -> torch.Tensor:
-        """The float image, shape (spixels, fpixels), in the simulator's dtype."""
+    def run(self, progress: Optional[Callable[[int, int], None]] = None) -> torch.Tensor:
+        """The float image, shape (spixels, fpixels), in the simulator's dtype. ``progress(done, total)``
+        is called after each batch of pixels, if given."""
         det = self.detector
         image = torch.zeros(det.spixels, det.fpixels, dtype=self.dtype, device=self.device)
         slow, fast = self.rendered_pixels()
-        values = [self._render_batch(slow[i:i + self.batch_pixels], fast[i:i + self.batch_pixels], i)
-                  for i in range(0, slow.numel(), self.batch_pixels)]
+        values = []
+        for start in range(0, slow.numel(), self.batch_pixels):
+            stop = start + self.batch_pixels
+            values.append(self._render_batch(slow[start:stop], fast[start:stop], start))
+            if progress is not None:
+                progress(min(stop, slow.numel()), slow.numel())
         if values:
             image = image.index_put((slow.to(self.device), fast.to(self.device)), torch.cat(values))
         return image
@@ -267,8 +272,9 @@ class Simulator:
         return tuple(torch.where(mask, dot3(vectors[:1], s), value) for vectors, value in zip(unrotated, hkl))
 
     def _lattice_factor(self, h, k, l) -> torch.Tensor:
-        """Lattice transform F_latt of the crystal's shape at (h, k, l)."""
-        F_latt, _ = self.crystal.lattice_factor(h, k, l)
+        """Lattice transform F_latt of the crystal's shape at (h, k, l) (and, for a parallelepiped, its
+        factors along a, b and c in ``F_latt_abc``)."""
+        F_latt, F_latt_abc = self.crystal.lattice_factor(h, k, l)
         return F_latt
 
     def _structure_factor(self, h, k, l, order) -> torch.Tensor:

@@ -65,12 +65,14 @@ class BeamCentreRule:
     ``default_x``/``default_y`` take (detsize_f, detsize_s, pixel_size, xclose, yclose) and give the centre
     used when the user gave none; ``fast``/``slow`` take (xbeam, ybeam, detsize_s, pixel_size).
     ``beam_is_near_point``: the beam centre also defines the SAMPLE-pivot near point (CUSTOM only).
+    ``mapping`` says the same in words (traces print it as ``convention_mapping``).
     """
 
     default_x: Callable
     default_y: Callable
     fast: Callable
     slow: Callable
+    mapping: str
     beam_is_near_point: bool = False
 
 
@@ -84,33 +86,39 @@ BEAM_CENTRE_RULES: Dict[DetectorConvention, BeamCentreRule] = {
         default_x=lambda f, s, px, xc, yc: _half_plus_pixel(f, px),
         default_y=lambda f, s, px, xc, yc: (s - px) / 2.0,
         fast=lambda x, y, s, px: x,
-        slow=lambda x, y, s, px: s - y),
+        slow=lambda x, y, s, px: s - y,
+        mapping="Fbeam←Xbeam_mm,Sbeam←detsize_s-Ybeam_mm"),
     # MOSFLM: x runs along slow, y along fast, both offset by half a pixel.
     DetectorConvention.MOSFLM: BeamCentreRule(
         default_x=lambda f, s, px, xc, yc: _half_plus_pixel(s, px),
         default_y=lambda f, s, px, xc, yc: _half_plus_pixel(f, px),
         fast=lambda x, y, s, px: y + 0.5 * px,
-        slow=lambda x, y, s, px: x + 0.5 * px),
+        slow=lambda x, y, s, px: x + 0.5 * px,
+        mapping="Fbeam←Ybeam_mm(+0.5px),Sbeam←Xbeam_mm(+0.5px)"),
     # DENZO: MOSFLM's axes without the half-pixel offset.
     DetectorConvention.DENZO: BeamCentreRule(
         default_x=lambda f, s, px, xc, yc: _half_plus_pixel(s, px),
         default_y=lambda f, s, px, xc, yc: _half_plus_pixel(f, px),
         fast=lambda x, y, s, px: y + 0.0 * px,
-        slow=lambda x, y, s, px: x + 0.0 * px),
+        slow=lambda x, y, s, px: x + 0.0 * px,
+        mapping="Fbeam←Ybeam_mm,Sbeam←Xbeam_mm"),
     DetectorConvention.XDS: BeamCentreRule(
         default_x=lambda f, s, px, xc, yc: xc,
         default_y=lambda f, s, px, xc, yc: yc,
         fast=lambda x, y, s, px: x,
-        slow=lambda x, y, s, px: y),
+        slow=lambda x, y, s, px: y,
+        mapping="Fbeam←Xbeam_mm,Sbeam←Ybeam_mm"),
     DetectorConvention.DIALS: BeamCentreRule(
         default_x=lambda f, s, px, xc, yc: xc,
         default_y=lambda f, s, px, xc, yc: yc,
         fast=lambda x, y, s, px: x,
-        slow=lambda x, y, s, px: y),
+        slow=lambda x, y, s, px: y,
+        mapping="Fbeam←Xbeam_mm,Sbeam←Ybeam_mm"),
     DetectorConvention.CUSTOM: BeamCentreRule(
         default_x=lambda f, s, px, xc, yc: xc,
         default_y=lambda f, s, px, xc, yc: yc,
         fast=lambda x, y, s, px: x,
         slow=lambda x, y, s, px: y,
+        mapping="Fbeam←Xbeam_mm,Sbeam←Ybeam_mm",
         beam_is_near_point=True),
 }

@@ -219,20 +219,21 @@ class Crystal:
             >>> a.shape, [round(float(x) * 1e10, 9) + 0.0 for x in a[1, 0]]
             (torch.Size([2, 1, 3]), [0.0, 50.0, 0.0])
         """
+        return tuple(self.rotate(vector, phi_rad) for vector in (self.a, self.b, self.c))
+
+    def rotate(self, vector: torch.Tensor, phi_rad) -> torch.Tensor:
+        """Rotate one (3,) vector by ``phi_rad`` about the spindle, then by each mosaic domain: the
+        crystal's orientation at each step, shape ``(*phi_rad.shape, mosaic_domains, 3)``."""
         phi = self._tensor(phi_rad)
-        rotated = []
         # The C skips the rotation at phi == 0. Keep the unrotated values there (signed zeros included)
         # but let the gradient of the rotation through: x - (y.detach() - y) has x's value, y's slope.
         still = (phi == 0).unsqueeze(-1)
-        for vector in (self.a, self.b, self.c):
-            base = vector.expand(*phi.shape, 3)
-            spun = rotate_axis(base, self.spindle_axis, phi)
-            spun = torch.where(still, base - (spun.detach() - spun), spun).unsqueeze(-2)
-            if self.mosaic_spread_rad > 0.0:
-                rotated.append(matvec3(self.mosaic_umats, spun))
-            else:
-                rotated.append(spun.expand(*phi.shape, self.mosaic_domains, 3))
-        return tuple(rotated)
+        base = vector.expand(*phi.shape, 3)
+        spun = rotate_axis(base, self.spindle_axis, phi)
+        spun = torch.where(still, base - (spun.detach() - spun), spun).unsqueeze(-2)
+        if self.mosaic_spread_rad > 0.0:
+            return matvec3(self.mosaic_umats, spun)
+        return spun.expand(*phi.shape, self.mosaic_domains, 3)
 
     def lattice_factor(self, h: torch.Tensor, k: torch.Tensor, l: torch.Tensor):
         """This crystal's lattice transform at fractional indices; see :func:`physics.lattice_factor`.

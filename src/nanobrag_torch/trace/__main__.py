@@ -1,0 +1,101 @@
+"""``python -m nanobrag_torch.trace``: TRACE_PY output for a nanoBragg command line.
+
+    python -m nanobrag_torch.trace pix0 [--cmd FILE] [--out DIR] [nanoBragg flags ...]
+    python -m nanobrag_torch.trace pixel SLOW FAST [--cmd FILE] [--out DIR] [nanoBragg flags ...]
+
+``pix0`` builds the detector exactly as ``nanobrag-torch`` does (same parser, same pivot rules) and prints
+its detector block; ``pixel`` also renders one pixel alone and prints its block. The trace goes to stdout.
+``--cmd`` reads the flags from a file such as a reference case's ``cmd.txt`` (a leading program name is
+dropped); flags given after it are appended. ``--out DIR`` also writes the provenance of the trace there:
+``trace.log``, ``stderr.log`` (starting with a ``# Tracing`` banner), ``environment.json``, ``commit.txt``
+(the git commit of the code that ran), ``cmd.txt`` and ``trace.sha256``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from typing import List, Optional, Sequence
+
+from ..cli import CommandLineError, parse_args
+from ..simulator import Simulator
+from . import detector_block, record_detector, trace_pixel
+from ._provenance import banner, write_provenance
+
+PROGRAM = "python -m nanobrag_torch.trace"
+USAGE = f"usage: {PROGRAM} {{pix0 | pixel SLOW FAST}} [--cmd FILE] [--out DIR] [nanoBragg flags ...]"
+
+
+def _split(argv: List[str]):
+    """(mode, pixel, cmd file, out dir, nanoBragg flags) from the command line."""
+    if not argv or argv[0] not in ("pix0", "pixel"):
+        raise CommandLineError(f"expected 'pix0' or 'pixel' first\n{USAGE}")
+    mode, rest = argv[0], argv[1:]
+    pixel = None
+    if mode == "pixel":
+        try:
+            pixel = (int(rest[0]), int(rest[1]))
+        except (IndexError, ValueError):
+            raise CommandLineError(f"pixel needs two integers SLOW FAST\n{USAGE}") from None
+        rest = rest[2:]
+    options, flags = {"--cmd": None, "--out": None}, []
+    while rest:
+        token = rest.pop(0)
+        if token in options:
+            if not rest:
+                raise CommandLineError(f"{token} needs a value")
+            options[token] = rest.pop(0)
+        else:
+            flags.append(token)
+    return mode, pixel, options["--cmd"], options["--out"], flags
+
+
+def _flags_from_file(path: str) -> List[str]:
+    try:
+        words = open(path, encoding="utf-8").read().split()
+    except OSError as error:
+        raise CommandLineError(f"--cmd: cannot read {path}: {error.strerror}") from None
+    return words[1:] if words and not words[0].startswith("-") else words
+
+
+def trace_lines(mode: str, pixel, flags: Sequence[str], stderr) -> List[str]:
+    """Build the detector (and simulator) from ``flags`` and return the trace lines."""
+    parsed = parse_args(flags)
+    for note in parsed.notes:
+        print(f"note: {note}", file=stderr)
+    if pixel is not None and not (0 <= pixel[0] < parsed.simulation.detector.spixels
+                                  and 0 <= pixel[1] < parsed.simulation.detector.fpixels):
+        raise CommandLineError(f"pixel (slow {pixel[0]}, fast {pixel[1]}) is outside the detector")
+    with record_detector() as recorded:
+        simulator = Simulator.from_config(parsed.simulation)
+    lines = detector_block(recorded)
+    if mode == "pixel":
+        lines += trace_pixel(simulator, *pixel)[0]
+    return lines
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the trace command; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    stderr = io.StringIO()
+    try:
+        mode, pixel, cmd_file, out_dir, flags = _split(argv)
+        flags = (_flags_from_file(cmd_file) if cmd_file else []) + flags
+        print(banner(mode, pixel, flags), file=stderr)
+        with contextlib.redirect_stderr(stderr):
+            lines = trace_lines(mode, pixel, flags, stderr)
+    except CommandLineError as error:
+        sys.stderr.write(stderr.getvalue())
+        print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+        return 2
+    sys.stderr.write(stderr.getvalue())
+    text = "".join(line + "\n" for line in lines)
+    sys.stdout.write(text)
+    if out_dir is not None:
+        write_provenance(out_dir, trace=text, stderr=stderr.getvalue(), flags=flags)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""The per-pixel block of a nanoBragg trace for one pixel, tapped from the simulator's own stages.
+
+The pixel is rendered alone (``Simulator.render_pixels``) while each stage of the computation is
+captured; the values of the traced pixel are then printed with the C's names, in its order and with its
+repetitions: one block per sensor layer and sub-pixel (for source 0, phi step 0, mosaic domain 0), a
+``PHI`` line per spindle step, a ``SOURCE2`` block when there are three sources or more, then the closing
+lines. A few printed values are unit conversions or combinations of captured values (``lambda_angstroms``,
+``scattering_vec_A_inv`` in 1/Angstrom, the rotated reciprocal vectors ``(b x c)/V`` of the rotated real
+vectors, ``cos_2theta``); none is recomputed from the configuration.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import ExitStack
+from typing import Dict, List, Tuple
+
+import torch
+
+import tracehooks
+
+from ..geometry import dot3
+from ..models.crystal import Crystal
+from ..simulator import R_E_SQR, Simulator
+from ..units import rad_to_deg
+
+__all__ = ["trace_pixel"]
+
+# (owner, method, one local that is always bound at return)
+_STAGES = (
+    (Simulator, "_subpixel_positions", "pixel_pos"),
+    (Simulator, "_detector_factors", "airpath"),
+    (Simulator, "_scattering_vectors", "scattering"),
+    (Simulator, "_polarization", "shape"),
+    (Simulator, "_miller_indices", "rot_a"),
+    (Simulator, "_first_evaluation_unrotated", "unrotated"),
+    (Simulator, "_lattice_factor", "F_latt"),
+    (Crystal, "structure_factor", "h0"),
+    (Simulator, "_structure_factor", "F_cell"),
+    (Simulator, "_scale", "I_pixel_final"),
+)
+
+
+def trace_pixel(simulator: Simulator, slow: int, fast: int, prefix: str = "TRACE_PY") -> Tuple[List[str], float]:
+    """Render pixel (slow, fast) alone and return its trace lines and its value.
+
+    Example:
+        >>> from nanobrag_torch.config import SimulationConfig, DetectorConfig, CrystalConfig
+        >>> config = SimulationConfig(detector=DetectorConfig(fpixels=8, spixels=8, oversample=1),
+        ...     crystal=CrystalConfig(cell=(100, 100, 100, 90, 90, 90), Na=5, Nb=5, Nc=5, default_F=100))
+        >>> lines, value = trace_pixel(Simulator.from_config(config), 2, 3)
+        >>> lines[-1] == f"TRACE_PY: floatimage_accumulated {tracehooks.format_value(value)}"
+        True
+    """
+    if simulator.c_compat and simulator.crystal.interpolate:
+        simulator.interpolation_cutoff()  # scans every pixel: do it before the stages are captured
+    with ExitStack() as stack:
+        handles = {name: stack.enter_context(tracehooks.capture(owner, name, locals=[always]))
+                   for owner, name, always in _STAGES}
+        value = simulator.render_pixels(torch.tensor([slow]), torch.tensor([fast]))
+    calls = {name: handle.calls[-1] for name, handle in handles.items() if handle.calls}
+    writer = _PixelWriter(simulator, calls, prefix)
+    return writer.lines(), float(value[0])
+
+
+class _PixelWriter:
+    """Formats the captured stages of one pixel (index 0 of the batch) in the C's order."""
+
+    def __init__(self, simulator: Simulator, calls: Dict[str, tracehooks.Call], prefix: str):
+        self.sim, self.calls, self.prefix = simulator, calls, prefix
+        self.out: List[str] = []
+        locals_of = lambda name: calls[name].locals  # noqa: E731
+        self.geometry = locals_of("_detector_factors")
+        self.beam = locals_of("_scattering_vectors")
+        self.polar = calls["_polarization"].result
+        self.hkl = calls["_miller_indices"].result
+        self.rotated = locals_of("_miller_indices")
+        self.lattice = locals_of("_lattice_factor")
+        self.rounded = locals_of("structure_factor")
+        self.F_cell = calls["_structure_factor"].result
+        self.scale = locals_of("_scale")
+        self.unrotated = calls["_first_evaluation_unrotated"].locals["unrotated"] \
+            if "_first_evaluation_unrotated" in calls else None
+
+    def put(self, name, value, channel: str = "", style: str = "space") -> None:
+        prefix = f"{self.prefix}_{channel}" if channel else self.prefix
+        self.out.append(tracehooks.format_line(name, value, prefix=prefix, style=style))
+
+    def lines(self) -> List[str]:
+        layers, sub = self.geometry["diffracted"].shape[1:3]
+        for layer in range(layers):
+            for sub_s in range(sub):
+                for sub_f in range(sub):
+                    self._evaluation_block((0, layer, sub_s, sub_f))
+        self._closing_block()
+        return self.out
+
+    def _evaluation_block(self, at: tuple) -> None:
+        det = self.sim.detector
+        self.put("pix0_vector_meters", det.pix0_vector)
+        self.put("fdet_vec", det.fdet_vec)
+        self.put("sdet_vec", det.sdet_vec)
+        self.put("pixel_pos_meters", self.calls["_subpixel_positions"].locals["pixel_pos"][at])
+        airpath = self.geometry["airpath"][at]
+        self.put("R_distance_meters", airpath)
+        self.put("omega_pixel_sr", self.geometry["omega_pixel"][at])
+        self.put("close_distance_meters", det.close_distance_m)
+        self.put("obliquity_factor", det.close_distance_m / airpath)
+        self.put("diffracted_vec", self.geometry["diffracted"][at])
+        self.put("incident_vec", self.beam["incident"][0])
+        self.put("lambda_meters", self.beam["wavelength"][0])
+        self.put("lambda_angstroms", self.beam["wavelength"][0] * 1e10)
+        self.put("scattering_vec_A_inv", self.beam["scattering"][at + (0,)] / 1e10)
+        self._cell_lines(first_evaluation=at == (0, 0, 0, 0) and self.unrotated is not None)
+        here = at + (0, 0, 0)  # source 0, phi step 0, mosaic domain 0
+        self.put("hkl_frac", torch.stack([index[here] for index in self.hkl]))
+        self.put("hkl_rounded", torch.stack([self.rounded[n][here] for n in ("h0", "k0", "l0")]).to(torch.long))
+        parts = self.lattice["F_latt_abc"]
+        if parts is not None:
+            for name, part in zip(("F_latt_a", "F_latt_b", "F_latt_c"), parts):
+                self.put(name, part[here])
+            self.put("F_latt", self.lattice["F_latt"][here])
+            self._phi_line(at, 0)
+        self.put("F_cell", self.F_cell[here])
+        if parts is not None:
+            for phi_tic in range(1, self.sim.crystal.phisteps):
+                self._phi_line(at, phi_tic)
+        if self.sim.sources >= 3:
+            self._source2_block(at)
+
+    def _cell_lines(self, first_evaluation: bool) -> None:
+        vectors = self.unrotated if first_evaluation else \
+            tuple(self.rotated[name] for name in ("rot_a", "rot_b", "rot_c"))
+        for name, vector in zip(("rot_a_angstroms", "rot_b_angstroms", "rot_c_angstroms"), vectors):
+            self.put(name, vector[0, 0] * 1e10)
+        # The reciprocal vectors turned like the real ones were at this step (phi step 0, domain 0).
+        crystal = self.sim.crystal
+        phi = torch.zeros(1, dtype=crystal.dtype) if first_evaluation else self.sim.phi_steps_rad()[:1]
+        for name, vector in zip(("rot_a_star_A_inv", "rot_b_star_A_inv", "rot_c_star_A_inv"),
+                                (crystal.a_star, crystal.b_star, crystal.c_star)):
+            self.put(name, crystal.rotate(vector, phi)[0, 0])
+
+    def _phi_line(self, at: tuple, phi_tic: int) -> None:
+        here = at + (0, phi_tic, 0)
+        phi_deg = rad_to_deg(self.sim.crystal.phi_angles_rad[phi_tic])
+        self.put("PHI", {"phi_tic": phi_tic, "phi_deg": phi_deg, "k_frac": self.hkl[1][here],
+                         "F_latt_b": self.lattice["F_latt_abc"][1][here],
+                         "F_latt": self.lattice["F_latt"][here]}, style="record")
+
+    def _source2_block(self, at: tuple) -> None:
+        here = at + (2, 0, 0)
+        F_cell, F_latt = self.F_cell[here], self.lattice["F_latt"][here]
+        for name, value in (("F_cell", F_cell), ("F_latt", F_latt), ("F_cell_squared", F_cell * F_cell),
+                            ("F_latt_squared", F_latt * F_latt),
+                            ("I_contribution", F_cell * F_cell * F_latt * F_latt),
+                            ("polar", self.polar[at + (2,)]),
+                            ("cos2theta", dot3(self.beam["incident"][2], self.geometry["diffracted"][at])),
+                            ("lambda_angstroms", self.beam["wavelength"][2] * 1e10), ("source_index", 2)):
+            self.put(name, value, channel="SOURCE2")
+
+    def _closing_block(self) -> None:
+        scale, config = self.scale, self.sim.detector.config
+        self.put("I_before_scaling", scale["I_before_scaling"][0])
+        self.put("r_e_meters", math.sqrt(R_E_SQR))
+        self.put("r_e_sqr", R_E_SQR)
+        self.put("fluence_photons_per_m2", self.sim.beam.fluence)
+        self.put("steps", scale["steps"])
+        for name in ("oversample_thick", "oversample_polar", "oversample_omega"):
+            self.put(name, int(getattr(config, name)))
+        self.put("capture_fraction", scale["capture_fraction"][0])
+        self.put("polar", scale["polar"][0])
+        self.put("omega_pixel", scale["omega_pixel"][0])
+        self.put("cos_2theta", dot3(self.beam["incident"][-1], self.geometry["diffracted"][0, -1, -1, -1]))
+        self.put("I_pixel_final", scale["I_pixel_final"][0])
+        self.put("floatimage_accumulated", scale["I_pixel_final"][0].to(torch.float32))
