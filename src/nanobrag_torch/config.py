@@ -244,8 +244,6 @@ class OutputConfig:
     adc_offset: float = 40.0
     seed: Optional[int] = None
     trace_pixel: Optional[Tuple[int, int]] = None
-    printout: bool = False
-    printout_pixel: Optional[Tuple[int, int]] = None
     progress: Optional[bool] = None
     hkl_path: Optional[str] = None
     dump_path: str = "Fdump.bin"

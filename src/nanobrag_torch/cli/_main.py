@@ -17,7 +17,7 @@ import torch
 
 from ..simulator import Simulator
 from ..trace import detector_block, record_detector, trace_pixel
-from ._flags import CommandLineError
+from ._flags import FLAGS, CommandLineError
 from ._outputs import default_seed, write_outputs, writable
 from ._parse import ParsedCommandLine, parse_args
 
@@ -46,6 +46,9 @@ class ProgressBar:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run ``nanobrag-torch`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "-help", "--help"):
+        print(usage())
+        return 0 if argv else 2
     try:
         parsed = parse_args(argv)
         return run(parsed)
@@ -58,6 +61,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROGRAM}: interrupted", file=sys.stderr)
         return 130
+
+
+def usage() -> str:
+    """The list of flags, grouped as nanoBragg's usage text groups them."""
+    lines = [f"usage: {PROGRAM} -cell a b c alpha beta gamma | -mat FILE  [-hkl FILE | -default_F F]  [flags ...]",
+             "", "A nanoBragg command line means the same here (see docs/nanobrag_cli.md). Flags:"]
+    for flag in FLAGS:
+        names = ", ".join(flag.names)
+        values = {0: "", -6: " a [b c alpha beta gamma]", -3: " x y z | random"}.get(flag.nvalues,
+                                                                                  " " + " ".join(["V"] * flag.nvalues))
+        lines.append(f"  {names}{values}".ljust(44) + f" {flag.help}")
+    return "\n".join(lines)
 
 
 def _device_and_dtype(parsed: ParsedCommandLine):

@@ -298,5 +298,4 @@ def _output(values: dict, detector: DetectorConfig) -> OutputConfig:
         write_pgm=bool(values.get("write_pgm", True)), write_noise=bool(values.get("write_noise", True)),
         intfile_scale=values.get("intfile_scale", 0.0), pgm_scale=values.get("pgm_scale", 0.0),
         adc_offset=values.get("adc_offset", 40.0), seed=values.get("seed"), trace_pixel=trace,
-        printout=bool(values.get("printout", False)), printout_pixel=values.get("printout_pixel"),
         progress=values.get("progress"), hkl_path=values.get("hklfile"))

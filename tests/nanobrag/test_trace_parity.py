@@ -1,0 +1,149 @@
+"""TRACE_PY against the C's TRACE_C for every reference case, through tracehooks diff."""
+
+import ast
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import tracehooks
+from nanobrag_torch.cli import parse_args
+from nanobrag_torch.models.detector import Detector
+from nanobrag_torch.simulator import Simulator
+from nanobrag_torch.trace import QUIRKS_PATH, detector_block, record_detector, trace_pixel
+from nanobrag_torch.trace.__main__ import main as trace_main
+
+from .reference import ReferenceCase, case_names, run_folder
+from .test_simulator_parity import C_BUG_CASES
+
+# The port does the C's float64 operations in the C's order, so most values agree to the last printed digit.
+# 1e-12 leaves room for the few that libm or a reordered sum moves by an ulp and that an ill-conditioned step
+# amplifies: F_latt near a node of sin(N x)/sin(x) (phys_divergence_dispersion's source 2: 3e-13).
+RTOL = 1e-12
+
+
+@pytest.fixture(autouse=True)
+def _run_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(run_folder(tmp_path))
+
+
+def traced_lines(case: ReferenceCase):
+    config = parse_args(case.argv).simulation
+    config.c_compat = case.name in C_BUG_CASES
+    with record_detector() as recorded:
+        simulator = Simulator.from_config(config)
+    slow, fast = case.meta["trace_pixel"]
+    return detector_block(recorded) + trace_pixel(simulator, slow, fast)[0]
+
+
+@pytest.mark.parametrize("name", case_names())
+def test_trace_matches_c(name):
+    """Every TRACE_C value has its TRACE_PY counterpart, equal to rtol 1e-12 (atol 0) or a declared quirk."""
+    case = ReferenceCase(name)
+    report = tracehooks.diff_traces(case.folder / "trace_c.log", traced_lines(case), rtol=RTOL, atol=0.0,
+                                    quirks=QUIRKS_PATH)
+    assert report.ok, report.summary()
+    assert report.count("match") + report.count("quirk") == len(report.c.records) == len(report.py.records)
+
+
+def test_pix0_harness_output_matches_the_c_detector_block(capsys):
+    """python -m nanobrag_torch.trace pix0 on the seed case: its whole detector block equals the C's."""
+    case = ReferenceCase("seed_supervisor_pix0")
+    assert trace_main(["pix0", "--cmd", str(case.folder / "cmd.txt")]) == 0
+    out = capsys.readouterr().out
+    report = tracehooks.diff_traces(case.folder / "trace_c.log", out.splitlines(), rtol=RTOL,
+                                    quirks=QUIRKS_PATH, py_subset=True)
+    assert report.ok, report.summary()
+    assert {r.name for r in report.py.records} == detector_block_names(report.c)
+
+
+def detector_block_names(c_trace):
+    """Names the C prints before its per-pixel block starts."""
+    names = set()
+    for record in c_trace.records:
+        if record.name == "pix0_vector_meters":
+            return names
+        names.add(record.name)
+    return names
+
+
+@pytest.mark.parametrize("name", case_names("geom_"))
+def test_pix0_harness_matches_every_geometry_case(name, capsys):
+    """The pix0 harness output diffs as MATCH against each geometry case (pixel block not traced)."""
+    case = ReferenceCase(name)
+    assert trace_main(["pix0", "--cmd", str(case.folder / "cmd.txt")]) == 0
+    report = tracehooks.diff_traces(case.folder / "trace_c.log", capsys.readouterr().out.splitlines(),
+                                    rtol=RTOL, quirks=QUIRKS_PATH, py_subset=True)
+    assert report.ok, report.summary()
+    assert {r.name for r in report.py.records} == detector_block_names(report.c)
+
+
+def test_seed_pix0_before_and_after_rotations_equal_the_c(capsys):
+    """The answer to 'is the remaining pix0 difference real?': the tapped values equal the C's to 1e-12."""
+    case = ReferenceCase("seed_supervisor_pix0")
+    trace_main(["pix0", "--cmd", str(case.folder / "cmd.txt")])
+    py = {r.name: r for r in tracehooks.parse_trace(capsys.readouterr().out.splitlines()).records}
+    c = {r.name: r for r in tracehooks.parse_trace(case.folder / "trace_c.log").records}
+    for name in ("pix0_before_rotation", "pix0_after_rotz", "pix0_after_twotheta", "DETECTOR_PIX0_VECTOR"):
+        c_values = [item.value for item in c[name].items]
+        py_values = [item.value for item in py[name].items]
+        assert py_values == pytest.approx(c_values, rel=RTOL, abs=0), name
+
+
+def test_trace_out_writes_provenance(tmp_path, capsys):
+    """--out DIR holds the trace, a stderr log starting with the banner, environment, commit, command, hash."""
+    case = ReferenceCase("geom_xds_orgx_orgy")
+    out = tmp_path / "provenance"
+    assert trace_main(["pixel", "17", "124", "--cmd", str(case.folder / "cmd.txt"), "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    trace = (out / "trace.log").read_text()
+    assert trace == stdout and "TRACE_PY: I_pixel_final" in trace
+    assert (out / "trace.sha256").read_text() == f"{hashlib.sha256(trace.encode()).hexdigest()}  trace.log\n"
+    assert (out / "stderr.log").read_text().startswith("# Tracing the detector block")
+    assert json.loads((out / "environment.json").read_text())["torch"] == torch.__version__
+    assert (out / "cmd.txt").read_text().startswith("nanoBragg -cell 100 100 100 90 90 90")
+    assert (out / "commit.txt").read_text().strip() != ""
+
+
+def test_trace_command_rejects_bad_input(capsys):
+    """Bad subcommand, pixel outside the detector, bad flag: one-line errors, status 2."""
+    assert trace_main(["pixels"]) == 2
+    assert "expected 'pix0' or 'pixel' first" in capsys.readouterr().err
+    flags = "-cell 100 100 100 90 90 90 -default_F 1 -detpixels 8".split()
+    assert trace_main(["pixel", "3", "9"] + flags) == 2
+    assert "pixel (slow 3, fast 9) is outside the detector" in capsys.readouterr().err
+    assert trace_main(["pix0", "-detpixel", "8"] + flags) == 2
+    assert "unknown flag '-detpixel'" in capsys.readouterr().err
+
+
+def test_tracing_leaves_the_code_as_it_was():
+    """After a traced run the traced methods are the original functions and no tracer is installed."""
+    before = (Detector.__dict__["_calculate_pix0_vector"], Simulator.__dict__["_scale"], sys.gettrace())
+    traced_lines(ReferenceCase("phys_cubic_simple"))
+    assert (Detector.__dict__["_calculate_pix0_vector"], Simulator.__dict__["_scale"], sys.gettrace()) == before
+
+
+CORE = Path(__file__).resolve().parents[2] / "src" / "nanobrag_torch"
+CORE_MODULES = [CORE / name for name in ("config.py", "geometry.py", "physics.py", "rng.py", "simulator.py",
+                                         "units.py")] + sorted((CORE / "models").glob("*.py")) \
+    + sorted((CORE / "io").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", CORE_MODULES, ids=lambda p: p.name)
+def test_core_modules_never_print(path):
+    """Physics, models and io contain no print() and no TRACE text: tracing is attached from outside."""
+    tree = ast.parse(path.read_text())
+    calls = [node.func.id for node in ast.walk(tree)
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)]
+    assert "print" not in calls
+    assert "TRACE_" not in path.read_text()
+
+
+def test_untraced_simulation_prints_nothing(capsys):
+    """Running the simulator without a trace writes nothing to stdout or stderr."""
+    config = parse_args(ReferenceCase("phys_cubic_simple").argv).simulation
+    Simulator.from_config(config).run()
+    assert capsys.readouterr() == ("", "")
