@@ -357,6 +357,7 @@ class DiffReport:
     rows: list[Row]
     quirks: Union[QuirkSet, None] = None
     unused_quirks: tuple[Quirk, ...] = field(default=())
+    py_subset: bool = False
 
     def count(self, verdict: str) -> int:
         """Number of rows with this verdict (``match``, ``quirk``, ...)."""
@@ -364,8 +365,11 @@ class DiffReport:
 
     @property
     def ok(self) -> bool:
-        """True when every row is a match, a known quirk or (with ``py_subset``) not traced."""
-        return all(row.verdict in (MATCH, QUIRK, NOT_TRACED) for row in self.rows)
+        """True when every row is a match, a known quirk or (with ``py_subset``) not traced, and at least
+        one value was compared when the Python trace may cover only part of the C's."""
+        compared = self.count(MATCH) + self.count(QUIRK)
+        return (not self.py_subset or compared > 0) and \
+            all(row.verdict in (MATCH, QUIRK, NOT_TRACED) for row in self.rows)
 
     @property
     def first_divergence(self) -> Union[Row, None]:
@@ -382,6 +386,8 @@ class DiffReport:
         if self.count(NOT_TRACED):
             agree += f"; {_plural(self.count(NOT_TRACED), 'C value', 'C values')} not traced by Py"
         first = self.first_divergence
+        if first is None and not self.ok:
+            return f"DIVERGE: nothing compared (the Python trace has no value the C trace has); {agree}"
         if first is None:
             return f"MATCH: {agree}; 0 divergences"
         lines = (f"C line {first.c.line_no if first.c else '-'}, "
@@ -444,4 +450,4 @@ def diff_traces(
     rows = [judge_c(rec) for rec in c.records]
     rows += [_judge(None, rec, label(rec), ctx) for rec in py.records if rec.key not in c_keys]
     unused = tuple(q for q in ctx.quirks.entries if id(q) not in ctx.used)
-    return DiffReport(c, py, tol, rows, quirks, unused)
+    return DiffReport(c, py, tol, rows, quirks, unused, py_subset)

@@ -188,3 +188,20 @@ def test_pixel_positions_are_differentiable(pivot):
     inputs = [torch.tensor(v, dtype=torch.float64, requires_grad=True)
               for v in (100.0, 0.2, 0.15, 1.5, -2.0, 3.0, 10.0)]
     assert torch.autograd.gradcheck(positions, inputs)
+
+
+def test_seed_pix0_offset_comes_from_the_pivot_not_the_port(tmp_path, monkeypatch):
+    """The seed command's -pix0_vector_mm is 1.146 mm from the C's pix0: the C ignores it and, because the
+    trailing '-twotheta 0' selects the SAMPLE pivot, takes -Xbeam/-Ybeam as the near point. With the BEAM
+    pivot the same command puts pix0 within 4 um of the given vector."""
+    import dataclasses
+
+    case = ReferenceCase("seed_supervisor_pix0")
+    config = parse_args(case.argv).simulation.detector
+    given = np.array([-216.336293, 215.205512, -230.200866]) / 1000
+    sample = Detector(config).pix0_vector.numpy()
+    assert config.effective_pivot() is DetectorPivot.SAMPLE
+    assert np.linalg.norm(sample - given) == pytest.approx(1.146e-3, abs=1e-6)
+    assert_close_to_c(sample, case.numbers("DETECTOR_PIX0_VECTOR"))
+    beam = Detector(dataclasses.replace(config, pivot=DetectorPivot.BEAM)).pix0_vector.numpy()
+    assert np.linalg.norm(beam - given) < 4e-6

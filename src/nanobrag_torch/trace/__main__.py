@@ -6,7 +6,8 @@
 ``pix0`` builds the detector exactly as ``nanobrag-torch`` does (same parser, same pivot rules) and prints
 its detector block; ``pixel`` also renders one pixel alone and prints its block. The trace goes to stdout.
 ``--cmd`` reads the flags from a file such as a reference case's ``cmd.txt`` (a leading program name is
-dropped); flags given after it are appended. ``--out DIR`` also writes the provenance of the trace there:
+dropped; relative file names in it are read from that file's folder, as when the case is run from inside
+its folder); flags given after it are appended. ``--out DIR`` also writes the provenance of the trace there:
 ``trace.log``, ``stderr.log`` (starting with a ``# Tracing`` banner), ``environment.json``, ``commit.txt``
 (the git commit of the code that ran), ``cmd.txt`` and ``trace.sha256``.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import sys
 from typing import List, Optional, Sequence
 
@@ -59,9 +61,15 @@ def _flags_from_file(path: str) -> List[str]:
     return words[1:] if words and not words[0].startswith("-") else words
 
 
-def trace_lines(mode: str, pixel, flags: Sequence[str], stderr) -> List[str]:
-    """Build the detector (and simulator) from ``flags`` and return the trace lines."""
-    parsed = parse_args(flags)
+def trace_lines(mode: str, pixel, flags: Sequence[str], stderr, folder: Optional[str] = None) -> List[str]:
+    """Build the detector (and simulator) from ``flags`` and return the trace lines. Files named in the
+    flags are read relative to ``folder`` (default: the current folder)."""
+    previous = os.getcwd()
+    try:
+        os.chdir(folder or previous)
+        parsed = parse_args(flags)
+    finally:
+        os.chdir(previous)
     for note in parsed.notes:
         print(f"note: {note}", file=stderr)
     if pixel is not None and not (0 <= pixel[0] < parsed.simulation.detector.spixels
@@ -84,7 +92,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         flags = (_flags_from_file(cmd_file) if cmd_file else []) + flags
         print(banner(mode, pixel, flags), file=stderr)
         with contextlib.redirect_stderr(stderr):
-            lines = trace_lines(mode, pixel, flags, stderr)
+            lines = trace_lines(mode, pixel, flags, stderr, os.path.dirname(os.path.abspath(cmd_file))
+                                if cmd_file else None)
     except CommandLineError as error:
         sys.stderr.write(stderr.getvalue())
         print(f"{PROGRAM}: error: {error}", file=sys.stderr)
