@@ -226,11 +226,12 @@ class Crystal:
         crystal's orientation at each step, shape ``(*phi_rad.shape, mosaic_domains, 3)``."""
         phi = self._tensor(phi_rad)
         # The C skips the rotation at phi == 0. Keep the unrotated values there (signed zeros included)
-        # but let the gradient of the rotation through: x - (y.detach() - y) has x's value, y's slope.
+        # but take the gradient from the rotation (w.r.t. phi and the vector alike): y + (x - y).detach()
+        # has x's value and y's slope.
         still = (phi == 0).unsqueeze(-1)
         base = vector.expand(*phi.shape, 3)
         spun = rotate_axis(base, self.spindle_axis, phi)
-        spun = torch.where(still, base - (spun.detach() - spun), spun).unsqueeze(-2)
+        spun = torch.where(still, spun + (base - spun).detach(), spun).unsqueeze(-2)
         if self.mosaic_spread_rad > 0.0:
             return matvec3(self.mosaic_umats, spun)
         return spun.expand(*phi.shape, self.mosaic_domains, 3)
