@@ -49,9 +49,11 @@ def sincg(x: torch.Tensor, n) -> torch.Tensor:
         3.0
     """
     zero = x == 0
-    safe_x = torch.where(zero, torch.ones_like(x), x)
-    value = torch.sin(safe_x * n) / torch.sin(safe_x)
-    return torch.where(zero, torch.as_tensor(n, dtype=x.dtype, device=x.device).expand_as(value), value)
+    if torch.is_grad_enabled() and (x.requires_grad or (isinstance(n, torch.Tensor) and n.requires_grad)):
+        # 0/0 in the discarded branch would still poison the gradient: divide by a safe x there.
+        x = torch.where(zero, torch.ones_like(x), x)
+    value = torch.sin(x * n) / torch.sin(x)
+    return torch.where(zero, torch.as_tensor(n, dtype=value.dtype, device=value.device), value)
 
 
 def sinc3(x: torch.Tensor) -> torch.Tensor:
@@ -111,15 +113,16 @@ def lattice_factor(h: torch.Tensor, k: torch.Tensor, l: torch.Tensor, shape: Cry
         (10.0, [5.0, 1.0, 2.0])
     """
     if shape is CrystalShape.SQUARE:
-        one = torch.ones_like(h * k * l)
-        F_latt, parts = one, []
+        # A factor whose N is not above 1 is exactly 1: a broadcast view, not a tensor of ones.
+        one = torch.ones((), dtype=h.dtype, device=h.device).expand(torch.broadcast_shapes(h.shape, k.shape, l.shape))
+        F_latt, parts = None, []
         for index, n in ((h, Na), (k, Nb), (l, Nc)):
             part = one
             if n > 1:
                 part = sincg(math.pi * index, n)
-                F_latt = F_latt * part
+                F_latt = part if F_latt is None else F_latt * part
             parts.append(part)
-        return F_latt, tuple(parts)
+        return (one if F_latt is None else F_latt), tuple(parts)
     if shape is CrystalShape.ROUND:
         return _round_transform(h, k, l, Na, Nb, Nc, fudge), None
     if a_star is None or b_star is None or c_star is None:
@@ -250,12 +253,13 @@ def nearest_structure_factor(F_table: Optional[torch.Tensor], h0: torch.Tensor, 
     """
     shape = torch.broadcast_shapes(h0.shape, k0.shape, l0.shape)
     dtype = F_table.dtype if F_table is not None else (h0.dtype if h0.is_floating_point() else torch.float64)
-    default = torch.as_tensor(default_F, dtype=dtype, device=h0.device).expand(shape)
     if F_table is None:
-        return default
-    h_min, h_max, k_min, k_max, l_min, l_max = ranges
-    inside = ((h0 <= h_max) & (h0 >= h_min) & (k0 <= k_max) & (k0 >= k_min) & (l0 <= l_max) & (l0 >= l_min))
-    rows = [(index.detach() - low).to(torch.long).clamp(0, size - 1).expand(shape)
-            for index, low, size in zip((h0, k0, l0), (h_min, k_min, l_min), F_table.shape)]
-    return torch.where(inside, F_table[rows[0], rows[1], rows[2]], default)
-
+        return torch.as_tensor(default_F, dtype=dtype, device=h0.device).expand(shape)
+    # A border of default_F around the table turns "outside" into a clamp: one gather, no masks.
+    padded = torch.nn.functional.pad(F_table, (1, 1, 1, 1, 1, 1), value=float(default_F))
+    h_min, _, k_min, _, l_min, _ = ranges
+    size_h, size_k, size_l = padded.shape
+    rows = [(index.detach() - (low - 1)).clamp(0, size - 1)
+            for index, low, size in zip((h0, k0, l0), (h_min, k_min, l_min), padded.shape)]
+    flat = ((rows[0] * size_k + rows[1]) * size_l + rows[2]).to(torch.long)
+    return padded.reshape(-1)[flat]

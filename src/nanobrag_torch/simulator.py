@@ -309,7 +309,8 @@ class Simulator:
             first = torch.arange(start, start + batch_slow.numel()) == 0
             h, k, l = self._miller_indices(scattering, first_of_run=first)
             # The C reaches its range test only for evaluations it does not skip.
-            checked = self._visible(scattering)[..., None, None]
+            visible = self._visible(scattering)
+            checked = torch.ones_like(h, dtype=torch.bool) if visible is None else visible[..., None, None]
             if self.beam.water_um == 0:
                 checked = checked & (self._lattice_factor(h, k, l) != 0)
             outside = checked & ~physics.interpolation_in_range(h, k, l, self.crystal.hkl_table)
@@ -318,10 +319,11 @@ class Simulator:
                 return start * per_pixel + int(torch.nonzero(flat)[0])
         return -1
 
-    def _visible(self, scattering) -> torch.Tensor:
-        """False where -dmin skips the evaluation (resolution beyond dmin), shape (P, T, O, O, S)."""
+    def _visible(self, scattering) -> Optional[torch.Tensor]:
+        """False where -dmin skips the evaluation (resolution beyond dmin), shape (P, T, O, O, S); None
+        without -dmin."""
         if self.dmin_m <= 0:
-            return torch.ones(scattering.shape[:-1], dtype=torch.bool, device=self.device)
+            return None
         stol = 0.5 * torch.sqrt(dot3(scattering, scattering))
         return ~((stol > 0) & (self.dmin_m > 0.5 / stol))
 
@@ -329,18 +331,36 @@ class Simulator:
         """Photons per pixel: r_e^2 * fluence / steps * sum of F_cell^2 F_latt^2 with the pixel factors."""
         if self.c_compat:
             return self._c_pixel_intensity(F_cell, F_latt, visible, factors, polar)
-        det, beam = self.detector.config, self.beam
-        term = F_cell * F_cell * F_latt * F_latt * visible[..., None, None]
-        term = term * self._source_weights()[:, None, None]
-        background = beam.water_background_per_sr() / (R_E_SQR * beam.fluence)
-        weight = factors.capture_fraction[..., None, None, None]
-        if det.oversample_polar:
-            weight = weight * polar[..., None, None]
-        if det.oversample_omega:
-            weight = weight * factors.omega_pixel[..., None, None, None]
-        I_before_scaling = ((term + background * self._source_weights()[:, None, None]) * weight) \
-            .flatten(1).sum(dim=1)
+        beam = self.beam
+        term = F_cell * F_cell * F_latt * F_latt
+        if visible is not None:
+            term = term * visible[..., None, None]
+        if beam.water_um != 0:
+            # The background in the units of F^2, so that r_e^2 * fluence / steps scales it once.
+            term = term + beam.water_background_per_sr() / (R_E_SQR * beam.fluence)
+        weights = self._source_weights()
+        if weights is not None:
+            term = term * weights[:, None, None]
+        weight = self._term_factors(factors, polar, capture=self.detector.thickness_m > 0)
+        if weight is not None:
+            term = term * weight
+        I_before_scaling = term.flatten(1).sum(dim=1)
         return self._scale(I_before_scaling, factors, polar, fold_capture=True)
+
+    def _term_factors(self, factors: PixelFactors, polar, *, capture: bool) -> Optional[torch.Tensor]:
+        """Product of the factors that multiply each term rather than the pixel's sum (None: no such factor)."""
+        det = self.detector.config
+        chosen = []
+        if capture:
+            chosen.append(factors.capture_fraction[..., None, None, None])
+        if det.oversample_polar:
+            chosen.append(polar[..., None, None])
+        if det.oversample_omega:
+            chosen.append(factors.omega_pixel[..., None, None, None])
+        weight = None
+        for factor in chosen:
+            weight = factor if weight is None else weight * factor
+        return weight
 
     def _scale(self, I_before_scaling, factors: PixelFactors, polar, *, fold_capture: bool) -> torch.Tensor:
         det = self.detector.config
@@ -357,9 +377,12 @@ class Simulator:
             I_pixel_final = I_pixel_final * omega_pixel
         return I_pixel_final
 
-    def _source_weights(self) -> torch.Tensor:
-        """Relative weight of each source (nanoBragg ignores -sourcefile weights; corrected: honoured)."""
+    def _source_weights(self) -> Optional[torch.Tensor]:
+        """Relative weight of each source, None when they are all equal (nanoBragg ignores -sourcefile
+        weights; corrected: honoured)."""
         weights = self.beam.source_weights
+        if bool((weights == weights[0]).all()):
+            return None
         return weights * (weights.numel() / weights.sum())
 
     def _c_pixel_intensity(self, F_cell, F_latt, visible, factors: PixelFactors, polar) -> torch.Tensor:
@@ -367,22 +390,21 @@ class Simulator:
         -oversample_* each factor multiplies the running sum after every term."""
         det = self.detector.config
         term = F_cell * F_cell * F_latt * F_latt
-        I = torch.full(term.shape[:1], float(self.beam.water_background_per_sr()), dtype=self.dtype,
-                       device=self.device)
-        skip = ~visible[..., None, None] | ((F_latt == 0) & (self.beam.water_um == 0))
+        I = self.beam.water_background_per_sr().to(self.dtype).expand(term.shape[:1])
+        skip = None if visible is None else ~visible[..., None, None]
         if not (det.oversample_thick or det.oversample_polar or det.oversample_omega):
-            I_before_scaling = I + torch.where(skip, torch.zeros_like(term), term).flatten(1).sum(dim=1)
-            return self._scale(I_before_scaling, factors, polar, fold_capture=False)
-        factor = torch.ones_like(term)
-        if det.oversample_thick:
-            factor = factor * factors.capture_fraction[..., None, None, None]
-        if det.oversample_polar:
-            factor = factor * polar[..., None, None]
-        if det.oversample_omega:
-            factor = factor * factors.omega_pixel[..., None, None, None]
-        term, factor, skip = term.flatten(1), factor.flatten(1), skip.flatten(1)
+            if skip is not None:
+                term = torch.where(skip, torch.zeros_like(term), term)
+            return self._scale(I + term.flatten(1).sum(dim=1), factors, polar, fold_capture=False)
+        if self.beam.water_um == 0:
+            # The C skips the rest of an evaluation with F_latt == 0, multiplications included.
+            skip = (F_latt == 0) if skip is None else skip | (F_latt == 0)
+        factor = self._term_factors(factors, polar, capture=det.oversample_thick).expand_as(term).flatten(1)
+        skip = None if skip is None else skip.expand_as(term).flatten(1)
+        term = term.flatten(1)
         for index in range(term.shape[1]):
-            I = torch.where(skip[:, index], I, (I + term[:, index]) * factor[:, index])
+            step = (I + term[:, index]) * factor[:, index]
+            I = step if skip is None else torch.where(skip[:, index], I, step)
         return self._scale(I, factors, polar, fold_capture=False)
 
     def solid_angle_sum_sr(self) -> float:
