@@ -198,22 +198,22 @@ def interpolation_in_range(h: torch.Tensor, k: torch.Tensor, l: torch.Tensor, ta
     return inside
 
 
-def _polint(xa: torch.Tensor, ya: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Four-point Lagrange interpolation over the last axis, term by term as the C's ``polint``."""
-    x0, x1, x2, x3 = (xa[..., i] for i in range(4))
-    t0 = (x - x1) * (x - x2) * (x - x3) * ya[..., 0] / ((x0 - x1) * (x0 - x2) * (x0 - x3))
-    t1 = (x - x0) * (x - x2) * (x - x3) * ya[..., 1] / ((x1 - x0) * (x1 - x2) * (x1 - x3))
-    t2 = (x - x0) * (x - x1) * (x - x3) * ya[..., 2] / ((x2 - x0) * (x2 - x1) * (x2 - x3))
-    t3 = (x - x0) * (x - x1) * (x - x2) * ya[..., 3] / ((x3 - x0) * (x3 - x1) * (x3 - x2))
+# Lagrange denominators (x_j - x_a)(x_j - x_b)(x_j - x_c) for four consecutive integer nodes: the C computes
+# them from the nodes, and for consecutive integers the products are these integers exactly.
+_POLINT_DENOMINATORS = (-6.0, 2.0, -2.0, 6.0)
+
+
+def _polint(nodes: torch.Tensor, ya: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Four-point Lagrange interpolation over the last axis of ``ya``, term by term as the C's ``polint``.
+
+    ``nodes`` (..., 4) are consecutive integers; ``x`` and ``nodes`` broadcast against ``ya[..., 0]``.
+    """
+    d = [x - nodes[..., i] for i in range(4)]
+    t0 = d[1] * d[2] * d[3] * ya[..., 0] / _POLINT_DENOMINATORS[0]
+    t1 = d[0] * d[2] * d[3] * ya[..., 1] / _POLINT_DENOMINATORS[1]
+    t2 = d[0] * d[1] * d[3] * ya[..., 2] / _POLINT_DENOMINATORS[2]
+    t3 = d[0] * d[1] * d[2] * ya[..., 3] / _POLINT_DENOMINATORS[3]
     return t0 + t1 + t2 + t3
-
-
-def _neighbour_grid(index: torch.Tensor, low: int, size: int):
-    """The four integer nodes floor(x)-1 .. floor(x)+2 as values (float) and as clamped table rows."""
-    offsets = torch.arange(-1, 3, device=index.device, dtype=index.dtype)
-    nodes = torch.floor(index).detach().unsqueeze(-1) + offsets
-    rows = (nodes - low).to(torch.long).clamp(0, size - 1)
-    return nodes, rows
 
 
 def interpolate_structure_factor(F_table: torch.Tensor, h: torch.Tensor, k: torch.Tensor, l: torch.Tensor,
@@ -230,10 +230,17 @@ def interpolate_structure_factor(F_table: torch.Tensor, h: torch.Tensor, k: torc
         >>> float(interpolate_structure_factor(F, x, x, x, 0, 0, 0))
         2.25
     """
-    h_nodes, h_rows = _neighbour_grid(h, h_min, F_table.shape[0])
-    k_nodes, k_rows = _neighbour_grid(k, k_min, F_table.shape[1])
-    l_nodes, l_rows = _neighbour_grid(l, l_min, F_table.shape[2])
-    cube = F_table[h_rows[..., :, None, None], k_rows[..., None, :, None], l_rows[..., None, None, :]]
+    size_h, size_k, size_l = F_table.shape
+    corner = [torch.floor(index).detach() - 1 for index in (h, k, l)]
+    rows = [(c - low).clamp(0, size - 4) for c, low, size in zip(corner, (h_min, k_min, l_min), F_table.shape)]
+    # One gather of the 64 neighbours through flat indices (advanced indexing with three broadcast index
+    # tensors is several times slower).
+    base = ((rows[0] * size_k + rows[1]) * size_l + rows[2]).to(torch.long)
+    step = torch.arange(4, device=h.device)
+    offsets = ((step[:, None, None] * size_k + step[None, :, None]) * size_l + step[None, None, :]).reshape(-1)
+    cube = F_table.reshape(-1)[base.unsqueeze(-1) + offsets].reshape(base.shape + (4, 4, 4))
+    offsets4 = step.to(h.dtype)
+    h_nodes, k_nodes, l_nodes = (c.unsqueeze(-1) + offsets4 for c in corner)
     along_l = _polint(l_nodes[..., None, None, :], cube, l[..., None, None])
     along_k = _polint(k_nodes[..., None, :], along_l, k[..., None])
     return _polint(h_nodes, along_k, h)
