@@ -145,18 +145,38 @@ class Simulator:
                          "reflection too close to the edge of the HKL table")
         return found
 
-    def rendered_pixels(self):
-        """(slow, fast) indices of the rendered pixels, in nanoBragg's order (ROI and mask applied)."""
+    def _roi_rectangle(self):
         det = self.detector
         xmin, xmax, ymin, ymax = det.config.roi if det.config.roi is not None else (0, det.fpixels, 0, det.spixels)
-        slow = torch.arange(ymin, min(ymax, det.spixels - 1) + 1)
-        fast = torch.arange(xmin, min(xmax, det.fpixels - 1) + 1)
-        slow, fast = torch.meshgrid(slow, fast, indexing="ij")
-        slow, fast = slow.reshape(-1), fast.reshape(-1)
-        if det.config.mask is not None:
-            keep = torch.as_tensor(det.config.mask)[slow, fast] != 0
-            slow, fast = slow[keep], fast[keep]
-        return slow, fast
+        return xmin, min(xmax, det.fpixels - 1), ymin, min(ymax, det.spixels - 1)
+
+    def _kept_flat_indices(self) -> Optional[torch.Tensor]:
+        """With a mask: rendering-order positions (in the ROI rectangle) of the unmasked pixels; else None."""
+        mask = self.detector.config.mask
+        if mask is None:
+            return None
+        xmin, xmax, ymin, ymax = self._roi_rectangle()
+        window = torch.as_tensor(mask)[ymin:ymax + 1, xmin:xmax + 1]
+        return torch.nonzero(window.reshape(-1) != 0).reshape(-1)
+
+    def _batches(self):
+        """Yield (first render position, slow, fast) for each batch of rendered pixels, in rendering order,
+        without materialising index arrays for the whole detector."""
+        xmin, xmax, ymin, ymax = self._roi_rectangle()
+        width = xmax - xmin + 1
+        kept = self._kept_flat_indices()
+        total = (ymax - ymin + 1) * width if kept is None else kept.numel()
+        for start in range(0, total, self.batch_pixels):
+            stop = min(start + self.batch_pixels, total)
+            flat = torch.arange(start, stop) if kept is None else kept[start:stop]
+            yield start, total, ymin + torch.div(flat, width, rounding_mode="floor"), xmin + flat % width
+
+    def rendered_pixels(self):
+        """(slow, fast) indices of the rendered pixels, in nanoBragg's order (ROI and mask applied)."""
+        parts = [(slow, fast) for _, _, slow, fast in self._batches()]
+        if not parts:
+            return torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long)
+        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
 
     # -- rendering ------------------------------------------------------------------------------------
 
@@ -165,15 +185,11 @@ class Simulator:
         is called after each batch of pixels, if given."""
         det = self.detector
         image = torch.zeros(det.spixels, det.fpixels, dtype=self.dtype, device=self.device)
-        slow, fast = self.rendered_pixels()
-        values = []
-        for start in range(0, slow.numel(), self.batch_pixels):
-            stop = start + self.batch_pixels
-            values.append(self._render_batch(slow[start:stop], fast[start:stop], start))
+        for start, total, slow, fast in self._batches():
+            values = self._render_batch(slow, fast, start)
+            image.index_put_((slow.to(self.device), fast.to(self.device)), values)
             if progress is not None:
-                progress(min(stop, slow.numel()), slow.numel())
-        if values:
-            image = image.index_put((slow.to(self.device), fast.to(self.device)), torch.cat(values))
+                progress(start + slow.numel(), total)
         return image
 
     def render_pixels(self, slow, fast) -> torch.Tensor:
@@ -317,7 +333,7 @@ class Simulator:
             self._interpolation_cutoff = start * self.evaluations_per_pixel + first
         else:
             self._scanned_pixels = start + count
-            if self._scanned_pixels == self.rendered_pixels()[0].numel():
+            if self._scanned_pixels == self._rendered_count():
                 self._interpolation_cutoff = -1
         return self.interpolation_cutoff() if self._interpolation_cutoff is not None else None
 
@@ -330,10 +346,13 @@ class Simulator:
         outside = (checked & ~physics.interpolation_in_range(h, k, l, self.crystal.hkl_table)).reshape(-1)
         return int(torch.nonzero(outside)[0]) if bool(outside.any()) else None
 
+    def _rendered_count(self) -> int:
+        xmin, xmax, ymin, ymax = self._roi_rectangle()
+        kept = self._kept_flat_indices()
+        return (ymax - ymin + 1) * (xmax - xmin + 1) if kept is None else kept.numel()
+
     def _scan_interpolation_range(self) -> int:
-        slow, fast = self.rendered_pixels()
-        for start in range(0, slow.numel(), self.batch_pixels):
-            batch_slow, batch_fast = slow[start:start + self.batch_pixels], fast[start:start + self.batch_pixels]
+        for start, _, batch_slow, batch_fast in self._batches():
             factors = self._detector_factors(self._subpixel_positions(batch_slow, batch_fast))
             _, _, scattering = self._scattering_vectors(factors.diffracted)
             first = torch.arange(start, start + batch_slow.numel()) == 0
@@ -434,11 +453,9 @@ class Simulator:
     def solid_angle_sum_sr(self) -> float:
         """nanoBragg's "solid angle subtended by detector": the sum of the solid angle used at every sub-pixel
         of every layer of the rendered pixels, divided by steps."""
-        slow, fast = self.rendered_pixels()
         total = 0.0
-        for start in range(0, slow.numel(), self.batch_pixels):
-            positions = self._subpixel_positions(slow[start:start + self.batch_pixels].to(self.device),
-                                                 fast[start:start + self.batch_pixels].to(self.device))
+        for _, _, slow, fast in self._batches():
+            positions = self._subpixel_positions(slow.to(self.device), fast.to(self.device))
             total += float(self._detector_factors(positions).omega_pixel.sum())
         return total / self.steps
 
