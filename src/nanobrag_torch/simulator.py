@@ -29,7 +29,7 @@ from typing import Callable, Optional
 
 import torch
 
-from . import physics
+from . import physics, units
 from .config import SimulationConfig
 from .geometry import dot3
 from .models.beam import Beam
@@ -68,7 +68,7 @@ class Simulator:
                  dmin_A: float = 0.0, batch_evaluations: int = DEFAULT_BATCH_EVALUATIONS):
         self.crystal, self.detector, self.beam = crystal, detector, beam
         self.c_compat = c_compat
-        self.dmin_m = dmin_A * 1e-10
+        self.dmin_m = units.length_angstrom_to_m(dmin_A)
         self.device, self.dtype = detector.device, detector.dtype
         self.oversample = self._resolve_oversample()
         self.sources = int(beam.incident_unit.shape[0])

@@ -30,13 +30,23 @@ def m_to_mm(value):
 
 
 def um_to_m(value):
-    """Micrometres to metres (nanoBragg multiplies by 1e-6 here)."""
+    """Micrometres to metres as nanoBragg converts sensor sizes (times 1e-6)."""
     return value * 1e-6
 
 
+def water_um_to_m(value):
+    """Micrometres to metres as nanoBragg converts -water (divided by 1e6: another last bit than 1e-6)."""
+    return value / 1e6
+
+
 def angstrom_to_m(value):
-    """Angstrom to metres."""
+    """Angstrom to metres as nanoBragg converts wavelengths (divided by 1e10)."""
     return value / 1.0e10
+
+
+def length_angstrom_to_m(value):
+    """Angstrom to metres as nanoBragg converts cell vectors and -dmin (times 1e-10: another last bit)."""
+    return 1e-10 * value
 
 
 def deg_to_rad(value):

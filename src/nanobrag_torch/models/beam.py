@@ -187,8 +187,7 @@ class Beam:
             >>> float(beam.water_background_per_sr())
             0.0
         """
-        # The C reads -water as atof(...)/1e6; dividing (not multiplying by 1e-6) keeps its last bit.
-        size = self.water_um / 1e6
+        size = units.water_um_to_m(self.water_um)
         value = _WATER_F * _WATER_F * _R_E_SQR * self.fluence * size * size * size * 1e6 * _AVOGADRO / _WATER_MW
         return self._tensor(value)
 

@@ -148,8 +148,7 @@ class Crystal:
         self.b_star = V_star * cross3(c_A, a_A)
         self.c_star = V_star * cross3(a_A, b_A)
         self.cell_volume_A3 = V_cell
-        # The C multiplies by 1e-10 here (units.angstrom_to_m divides by 1e10, another last bit).
-        self.a, self.b, self.c = 1e-10 * a_A, 1e-10 * b_A, 1e-10 * c_A
+        self.a, self.b, self.c = (units.length_angstrom_to_m(v) for v in (a_A, b_A, c_A))
 
     # -- size, spindle, mosaic -----------------------------------------------------------------------
 
