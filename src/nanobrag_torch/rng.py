@@ -30,6 +30,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from ._c_arithmetic import c_div
 from .io.images import c_cast_unsigned, roi_mask
 
 __all__ = [
@@ -254,7 +255,7 @@ def gammln(xx: float) -> float:
     x = y = _f32(xx)
     # Python raises where C returns inf/NaN; the guarded operations are only needed outside
     # 0 < x < inf, so the common case keeps plain arithmetic.
-    log, div = (math.log, _plain_div) if 0.0 < x < math.inf else (_c_log, _c_div)
+    log, div = (math.log, _plain_div) if 0.0 < x < math.inf else (_c_log, c_div)
     tmp = x + 5.5
     tmp -= (x + 0.5) * log(tmp)
     ser = 1.000000000190015
@@ -277,15 +278,6 @@ def _c_log(x: float) -> float:
     if x > 0.0:
         return math.log(x)
     return -math.inf if x == 0.0 else math.nan
-
-
-def _c_div(a: float, b: float) -> float:
-    """IEEE division, which gives inf or NaN where Python raises ZeroDivisionError."""
-    if b != 0.0:
-        return a / b
-    if a == 0.0 or math.isnan(a):
-        return math.nan
-    return math.copysign(math.inf, a) * math.copysign(1.0, b)
 
 
 def _poidev(xm: float, draw: Callable[[], float], statics: Ran1Statics) -> float:

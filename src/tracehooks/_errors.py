@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["PatchError", "SinkError", "TraceWarning"]
+__all__ = ["PatchError", "SinkError", "SourceLineError", "TraceWarning"]
 
 
 class TraceWarning(RuntimeWarning):
@@ -51,3 +51,18 @@ class PatchError(RuntimeError):
         >>> isinstance(PatchError("x"), RuntimeError)
         True
     """
+
+
+class SourceLineError(ValueError):
+    """An input line that cannot be read; ``str(error)`` is ``SOURCE:LINE: message``.
+
+    Example:
+        >>> str(SourceLineError("c.log", 3, "no value"))
+        'c.log:3: no value'
+    """
+
+    def __init__(self, source: str, line_no: int, message: str) -> None:
+        super().__init__(f"{source}:{line_no}: {message}")
+        self.source = source
+        self.line_no = line_no
+        self.message = message

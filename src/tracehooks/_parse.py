@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Union
 
+from tracehooks._errors import SourceLineError
+
 __all__ = [
     "Keyed",
     "Matrix",
@@ -49,7 +51,7 @@ _AUTO_SIDE = re.compile(r"TRACE_[A-Za-z0-9]+")
 _BARE = re.compile(r"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)[ \t]+(\S.*)")
 
 
-class TraceParseError(ValueError):
+class TraceParseError(SourceLineError):
     """A trace line that looks like a record but cannot be read.
 
     ``str(error)`` is ``SOURCE:LINE: message``.
@@ -58,11 +60,6 @@ class TraceParseError(ValueError):
     'c.log:3: no value'
     """
 
-    def __init__(self, source: str, line_no: int, message: str) -> None:
-        super().__init__(f"{source}:{line_no}: {message}")
-        self.source = source
-        self.line_no = line_no
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
+from tracehooks._errors import SourceLineError
 from tracehooks._parse import (
     Item,
     Keyed,
@@ -64,18 +65,13 @@ _FACTOR_TERM = re.compile(
 )
 
 
-class QuirksError(ValueError):
+class QuirksError(SourceLineError):
     """A quirks file line that cannot be read; ``str()`` is ``SOURCE:LINE: message``.
 
     >>> str(QuirksError("q.txt", 4, "unknown kind 'fator'"))
     "q.txt:4: unknown kind 'fator'"
     """
 
-    def __init__(self, source: str, line_no: int, message: str) -> None:
-        super().__init__(f"{source}:{line_no}: {message}")
-        self.source = source
-        self.line_no = line_no
-        self.message = message
 
 
 @dataclass(frozen=True)

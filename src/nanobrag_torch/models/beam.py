@@ -26,6 +26,7 @@ from typing import List, Optional, Tuple
 import torch
 
 from .. import units
+from .._c_arithmetic import c_div
 from ..config import BeamConfig
 from ..geometry import cross3, rotate_axis, unitize
 
@@ -216,17 +217,8 @@ def _resolve_sweep(steps: int, span: float, step: float):
     return steps, span, step
 
 
-def _c_div(a: float, b: float) -> float:
-    """IEEE division (inf or NaN where Python raises), as the C divides."""
-    if b != 0.0:
-        return a / b
-    if a == 0.0 or math.isnan(a):
-        return math.nan
-    return math.copysign(math.inf, a) * math.copysign(1.0, b)
-
-
 def _outside_ellipse(hdiv, hstep, hsteps, hrange, vdiv, vstep, vsteps, vrange) -> bool:
     """The C's elliptical cut of the divergence grid (a zero range gives NaN, which keeps the point)."""
-    test = _c_div(_c_div(hdiv * hdiv - hstep * hstep / 4.0 * (1 - hsteps % 2), hrange), hrange)
-    test += _c_div(_c_div(vdiv * vdiv - vstep * vstep / 4.0 * (1 - vsteps % 2), vrange), vrange)
+    test = c_div(c_div(hdiv * hdiv - hstep * hstep / 4.0 * (1 - hsteps % 2), hrange), hrange)
+    test += c_div(c_div(vdiv * vdiv - vstep * vstep / 4.0 * (1 - vsteps % 2), vrange), vrange)
     return test * 4.0 > 1.1
