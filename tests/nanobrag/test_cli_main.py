@@ -182,3 +182,26 @@ def test_parity_tool_reports_a_difference(capsys):
     assert parity([str(ReferenceCase("phys_water_flux").folder), "--c-compat", "off"]) == 1
     out = capsys.readouterr().out
     assert "DIVERGE: first at I_before_scaling" in out and "IMAGE DIFFERS" in out
+
+
+def test_trace_pixel_outside_the_roi_is_noted_not_traced(folder, capsys):
+    """A trace pixel outside -roi is never rendered: a note, no pixel block, status 0 (the C prints none)."""
+    assert main(SMALL + "-roi 0 3 0 3 -trace_pixel 10 10 -nonoise -nopgm".split()) == 0
+    captured = capsys.readouterr()
+    assert "-trace_pixel 10 10 is outside -roi or masked" in captured.err
+    assert "TRACE_PY: pixel_pos_meters" not in captured.out and "DETECTOR_PIX0_VECTOR" in captured.out
+
+
+def test_masked_pixels_are_not_rendered(folder, capsys):
+    """-mask: pixels that are 0 in the mask stay 0; the others equal the unmasked image."""
+    from nanobrag_torch.io.smv import write_smv
+
+    mask = np.ones((16, 16), np.uint16)
+    mask[3:5, 7:12] = 0
+    write_smv(folder / "mask.img", mask, [("PIXEL_SIZE", 0.1)])
+    main(SMALL + "-nonoise -nopgm -floatfile plain.bin".split())
+    main(SMALL + "-nonoise -nopgm -floatfile masked.bin -mask mask.img".split())
+    plain = np.fromfile(folder / "plain.bin", dtype="<f4").reshape(16, 16)
+    masked = np.fromfile(folder / "masked.bin", dtype="<f4").reshape(16, 16)
+    assert np.all(masked[mask == 0] == 0) and np.all(plain[mask == 0] > 0)
+    assert np.array_equal(masked[mask != 0], plain[mask != 0])

@@ -210,3 +210,31 @@ def test_port_flags():
     assert (parsed.simulation.c_compat, parsed.device, parsed.dtype) == (True, "cpu", "float32")
     with pytest.raises(CommandLineError, match="-dtype: expected float64 or float32"):
         parse("-dtype float16")
+
+
+def write_header_image(path, values, shape=(4, 6)):
+    from nanobrag_torch.io.smv import write_smv
+    import numpy as np
+
+    image = np.ones(shape, np.uint16)
+    image[0, 0] = 0
+    write_smv(path, image, values)
+
+
+def test_img_header_sets_the_camera(tmp_path):
+    """-img takes pixel size, distance, wavelength and beam centre from an SMV header; flags override it."""
+    write_header_image(tmp_path / "h.img", [("PIXEL_SIZE", 0.2), ("DISTANCE", 150.0), ("WAVELENGTH", 1.5),
+                                            ("BEAM_CENTER_X", 0.3), ("BEAM_CENTER_Y", 0.5)])
+    parsed = parse(f"-img {tmp_path / 'h.img'} -distance 120")
+    det, beam = parsed.simulation.detector, parsed.simulation.beam
+    assert (det.fpixels, det.spixels, det.pixel_size_mm) == (6, 4, 0.2)
+    assert (det.distance_mm, beam.wavelength_A, det.xbeam_mm, det.ybeam_mm) == (120.0, 1.5, 0.3, 0.5)
+
+
+def test_mask_header_flips_beam_y_and_masks_pixels(tmp_path):
+    """-mask also sets the camera (BEAM_CENTER_Y measured from the far edge, as nanoBragg reads it) and its
+    zero pixels are not rendered."""
+    write_header_image(tmp_path / "m.img", [("PIXEL_SIZE", 0.1), ("BEAM_CENTER_Y", 0.1)])
+    det = detector(f"-mask {tmp_path / 'm.img'}")
+    assert det.ybeam_mm == pytest.approx(0.4 - 0.1, rel=1e-15)
+    assert det.mask.shape == (4, 6) and det.mask[0, 0] == 0 and det.mask.sum() == 23

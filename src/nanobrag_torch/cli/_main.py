@@ -117,9 +117,14 @@ def run(parsed: ParsedCommandLine, stdout: TextIO = None, stderr: TextIO = None)
     if output.trace_pixel is not None:
         for line in detector_block(recorded):
             print(line, file=stdout)
-        lines, _ = trace_pixel(simulator, *output.trace_pixel)
-        for line in lines:
-            print(line, file=stdout)
+        if _rendered(simulator, *output.trace_pixel):
+            lines, _ = trace_pixel(simulator, *output.trace_pixel)
+            for line in lines:
+                print(line, file=stdout)
+        else:
+            print(f"{PROGRAM}: note: -trace_pixel {output.trace_pixel[0]} {output.trace_pixel[1]} is outside "
+                  "-roi or masked: it is not rendered, so there is no pixel to trace (nanoBragg prints "
+                  "nothing for it either)", file=stderr)
     show_progress = output.progress if output.progress is not None else stderr.isatty()
     image = simulator.run(progress=ProgressBar(stderr) if show_progress else None)
     solid_angle = simulator.solid_angle_sum_sr()
@@ -130,6 +135,16 @@ def run(parsed: ParsedCommandLine, stdout: TextIO = None, stderr: TextIO = None)
                               hkl_table=config.crystal.hkl if output.hkl_path else None):
         print(line, file=stdout)
     return 0
+
+
+def _rendered(simulator: Simulator, slow: int, fast: int) -> bool:
+    """Whether pixel (slow, fast) is inside the ROI and not masked."""
+    config = simulator.detector.config
+    if config.roi is not None:
+        xmin, xmax, ymin, ymax = config.roi
+        if not (xmin <= fast <= xmax and ymin <= slow <= ymax):
+            return False
+    return config.mask is None or bool(config.mask[slow, fast] != 0)
 
 
 def _print_setup(simulator: Simulator, stdout: TextIO) -> None:
