@@ -43,7 +43,7 @@ def nanobrag_odet_vector(fdet, sdet, odet):
 
     Example:
         >>> vector, replaced = nanobrag_odet_vector((0, 0, 1), (0, -1, 0), (0.99, 0, 0))
-        >>> [float(x) for x in vector], replaced
+        >>> [float(x) + 0.0 for x in vector], replaced
         ([1.0, 0.0, 0.0], True)
     """
     as64 = lambda v: torch.as_tensor(v, dtype=torch.float64)

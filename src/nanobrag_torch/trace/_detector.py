@@ -55,7 +55,7 @@ def record_detector() -> Iterator[DetectorRecorder]:
         >>> with record_detector() as recorded:
         ...     _ = Detector(DetectorConfig(fpixels=8, spixels=8))
         >>> [line for line in detector_block(recorded) if "Fbeam_m" in line]
-        ['TRACE_PY:Fbeam_m=0.00045']
+        ['TRACE_PY:Fbeam_m=0.0005']
     """
     recorder = DetectorRecorder()
     with ExitStack() as stack:

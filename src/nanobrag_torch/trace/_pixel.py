@@ -49,7 +49,7 @@ def trace_pixel(simulator: Simulator, slow: int, fast: int, prefix: str = "TRACE
         >>> config = SimulationConfig(detector=DetectorConfig(fpixels=8, spixels=8, oversample=1),
         ...     crystal=CrystalConfig(cell=(100, 100, 100, 90, 90, 90), Na=5, Nb=5, Nc=5, default_F=100))
         >>> lines, value = trace_pixel(Simulator.from_config(config), 2, 3)
-        >>> lines[-1] == f"TRACE_PY: floatimage_accumulated {tracehooks.format_value(value)}"
+        >>> lines[-2] == f"TRACE_PY: I_pixel_final {tracehooks.format_value(value)}"
         True
     """
     if simulator.c_compat and simulator.crystal.interpolate:
