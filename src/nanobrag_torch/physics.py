@@ -232,10 +232,11 @@ def interpolate_structure_factor(F_table: torch.Tensor, h: torch.Tensor, k: torc
     """
     size_h, size_k, size_l = F_table.shape
     corner = [torch.floor(index).detach() - 1 for index in (h, k, l)]
-    rows = [(c - low).clamp(0, size - 4) for c, low, size in zip(corner, (h_min, k_min, l_min), F_table.shape)]
+    rows = [(c - low).clamp(0, size - 4).to(torch.long)
+            for c, low, size in zip(corner, (h_min, k_min, l_min), F_table.shape)]
     # One gather of the 64 neighbours through flat indices (advanced indexing with three broadcast index
     # tensors is several times slower).
-    base = ((rows[0] * size_k + rows[1]) * size_l + rows[2]).to(torch.long)
+    base = (rows[0] * size_k + rows[1]) * size_l + rows[2]
     step = torch.arange(4, device=h.device)
     offsets = ((step[:, None, None] * size_k + step[None, :, None]) * size_l + step[None, None, :]).reshape(-1)
     cube = F_table.reshape(-1)[base.unsqueeze(-1) + offsets].reshape(base.shape + (4, 4, 4))
@@ -266,7 +267,8 @@ def nearest_structure_factor(F_table: Optional[torch.Tensor], h0: torch.Tensor, 
     padded = torch.nn.functional.pad(F_table, (1, 1, 1, 1, 1, 1), value=float(default_F))
     h_min, _, k_min, _, l_min, _ = ranges
     size_h, size_k, size_l = padded.shape
-    rows = [(index.detach() - (low - 1)).clamp(0, size - 1)
+    # Integer index arithmetic: float32 indices would stop being exact past 2^24 table entries.
+    rows = [(index.detach() - (low - 1)).clamp(0, size - 1).to(torch.long)
             for index, low, size in zip((h0, k0, l0), (h_min, k_min, l_min), padded.shape)]
-    flat = ((rows[0] * size_k + rows[1]) * size_l + rows[2]).to(torch.long)
+    flat = (rows[0] * size_k + rows[1]) * size_l + rows[2]
     return padded.reshape(-1)[flat]
