@@ -257,8 +257,31 @@ class Simulator:
         """Scattering vectors (P, T, O, O, S, 3) in 1/m: (diffracted - incident) / lambda for every source."""
         incident = self.beam.incident_unit
         wavelength = self.beam.source_wavelengths_m
-        scattering = (diffracted.unsqueeze(-2) - incident) / wavelength.unsqueeze(-1)
+        diffracted_per_source = self._diffracted_per_source(diffracted)
+        scattering = (diffracted_per_source - incident) / wavelength.unsqueeze(-1)
         return incident, wavelength, scattering
+
+    def _diffracted_per_source(self, diffracted) -> torch.Tensor:
+        """The diffracted direction each source sees, (P, T, O, O, S, 3).
+
+        nanoBragg's polarization routine normalises the diffracted vector in place each time it runs (after
+        the scattering vector of that source is formed), so later sources of that sub-pixel see it
+        normalised once more; that moves the last bit, which matters near a zero of the lattice transform.
+        It runs for the first source of a pixel, or for every source with -oversample_polar."""
+        sources = self.sources
+        per_source = diffracted.unsqueeze(-2).expand(*diffracted.shape[:-1], sources, 3)
+        if sources == 1 or self.beam.nopolar:
+            return per_source
+        again = lambda v: v / torch.sqrt(dot3(v, v)).unsqueeze(-1)  # noqa: E731
+        if self.detector.config.oversample_polar:
+            chain = [diffracted]
+            for _ in range(sources - 1):
+                chain.append(again(chain[-1]))
+            return torch.stack(chain, dim=-2)
+        first_again = again(diffracted[:, :1, :1, :1]).unsqueeze(-2)
+        later = torch.zeros(per_source.shape[1:-1], dtype=torch.bool, device=self.device)
+        later[0, 0, 0, 1:] = True
+        return torch.where(later.unsqueeze(-1), first_again, per_source)
 
     def _polarization(self, incident, diffracted) -> torch.Tensor:
         """Polarization factor (P, T, O, O, S); once per pixel unless -oversample_polar, as nanoBragg."""
@@ -267,7 +290,7 @@ class Simulator:
         if beam.nopolar:
             return torch.ones(shape, dtype=self.dtype, device=self.device)
         if self.detector.config.oversample_polar:
-            return physics.polarization_factor(beam.kahn_factor, incident, diffracted.unsqueeze(-2),
+            return physics.polarization_factor(beam.kahn_factor, incident, self._diffracted_per_source(diffracted),
                                                beam.polarization_axis)
         first = physics.polarization_factor(beam.kahn_factor, incident[0], diffracted[:, 0, 0, 0],
                                             beam.polarization_axis)

@@ -121,12 +121,17 @@ class _PixelWriter:
                 self.put(name, part[here])
             self.put("F_latt", self.lattice["F_latt"][here])
             self._phi_line(at, 0)
-        self.put("F_cell", self.F_cell[here])
+        if self._reaches_F_cell(here):
+            self.put("F_cell", self.F_cell[here])
         if parts is not None:
             for phi_tic in range(1, self.sim.crystal.phisteps):
                 self._phi_line(at, phi_tic)
-        if self.sim.sources >= 3:
+        if self.sim.sources >= 3 and self._reaches_F_cell(at + (2, 0, 0)):
             self._source2_block(at)
+
+    def _reaches_F_cell(self, here: tuple) -> bool:
+        """nanoBragg skips the rest of an evaluation whose lattice transform is exactly 0 (without water)."""
+        return self.sim.beam.water_um != 0 or bool(self.lattice["F_latt"][here] != 0)
 
     def _cell_lines(self, first_evaluation: bool) -> None:
         vectors = self.unrotated if first_evaluation else \
