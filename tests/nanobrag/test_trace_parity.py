@@ -19,10 +19,10 @@ from nanobrag_torch.trace.__main__ import main as trace_main
 from .reference import ReferenceCase, case_names, run_folder
 from .test_simulator_parity import C_BUG_CASES
 
-# The port does the C's float64 operations in the C's order, so most values agree to the last printed digit.
-# 1e-12 leaves room for the few that libm or a reordered sum moves by an ulp and that an ill-conditioned step
-# amplifies: F_latt near a node of sin(N x)/sin(x) (phys_divergence_dispersion's source 2: 3e-13).
-RTOL = 1e-12
+# The port does the C's float64 operations in the C's order, so most values agree to the last printed digit;
+# the pixel's total is a sum reduced in another order (1e-15 relative), and libm may differ in a last bit.
+# 1e-14 leaves a decade above that for the 15 printed digits (the issue asks for 1e-12).
+RTOL = 1e-14
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +41,7 @@ def traced_lines(case: ReferenceCase):
 
 @pytest.mark.parametrize("name", case_names())
 def test_trace_matches_c(name):
-    """Every TRACE_C value has its TRACE_PY counterpart, equal to rtol 1e-12 (atol 0) or a declared quirk."""
+    """Every TRACE_C value has its TRACE_PY counterpart, equal to rtol 1e-14 (atol 0) or a declared quirk."""
     case = ReferenceCase(name)
     report = tracehooks.diff_traces(case.folder / "trace_c.log", traced_lines(case), rtol=RTOL, atol=0.0,
                                     quirks=QUIRKS_PATH)
@@ -82,7 +82,7 @@ def test_pix0_harness_matches_every_geometry_case(name, capsys):
 
 
 def test_seed_pix0_before_and_after_rotations_equal_the_c(capsys):
-    """The answer to 'is the remaining pix0 difference real?': the tapped values equal the C's to 1e-12."""
+    """The answer to 'is the remaining pix0 difference real?': the tapped values equal the C's to 1e-14."""
     case = ReferenceCase("seed_supervisor_pix0")
     trace_main(["pix0", "--cmd", str(case.folder / "cmd.txt")])
     py = {r.name: r for r in tracehooks.parse_trace(capsys.readouterr().out.splitlines()).records}
