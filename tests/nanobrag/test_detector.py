@@ -205,3 +205,12 @@ def test_seed_pix0_offset_comes_from_the_pivot_not_the_port(tmp_path, monkeypatc
     assert_close_to_c(sample, case.numbers("DETECTOR_PIX0_VECTOR"))
     beam = Detector(dataclasses.replace(config, pivot=DetectorPivot.BEAM)).pix0_vector.numpy()
     assert np.linalg.norm(beam - given) < 4e-6
+
+
+def test_per_pixel_solid_angle_and_obliquity():
+    """Without positions, solid angle and obliquity are per pixel (slow, fast), largest at the near point."""
+    det = Detector(DetectorConfig(fpixels=9, spixels=7, roty_deg=4.0))
+    omega, cosine = det.solid_angle_sr(), det.obliquity()
+    assert omega.shape == cosine.shape == (7, 9)
+    torch.testing.assert_close(omega, det.solid_angle_sr(det.pixel_positions_m()), rtol=0, atol=0)
+    assert float(cosine.max()) <= 1.0 and float(cosine.min()) > 0.99

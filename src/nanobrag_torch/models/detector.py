@@ -265,15 +265,21 @@ class Detector:
         slow = self.subpixel_coordinates_m(torch.arange(self.spixels), 1)[:, 0]
         return self.positions_m(fast.unsqueeze(0), slow.unsqueeze(1))
 
-    def solid_angle_sr(self, positions_m: torch.Tensor) -> torch.Tensor:
-        """Solid angle of a pixel at each position: pixel area x obliquity / R^2 (1/R^2 for point pixels)."""
+    def solid_angle_sr(self, positions_m: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Solid angle of a pixel at each position: pixel area x obliquity / R^2 (1/R^2 for point pixels).
+        Without positions: of every pixel, as a (slow, fast) tensor."""
+        if positions_m is None:
+            positions_m = self.pixel_positions_m()
         airpath = torch.sqrt(dot3(positions_m, positions_m))
         if self.config.point_pixel:
             return 1.0 / airpath / airpath
         return self.pixel_size_m * self.pixel_size_m / airpath / airpath * self.close_distance_m / airpath
 
-    def obliquity(self, positions_m: torch.Tensor) -> torch.Tensor:
-        """Cosine between the detector normal and the ray to each position (close distance / R)."""
+    def obliquity(self, positions_m: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Cosine between the detector normal and the ray to each position (close distance / R); without
+        positions, of every pixel."""
+        if positions_m is None:
+            positions_m = self.pixel_positions_m()
         return self.close_distance_m / torch.sqrt(dot3(positions_m, positions_m))
 
     def capture_fraction(self, diffracted_unit: torch.Tensor, layer: int) -> torch.Tensor:
