@@ -31,7 +31,7 @@ import torch
 
 from . import physics, units
 from .config import SimulationConfig
-from .geometry import dot3
+from .geometry import dot3, unitize
 from .models.beam import Beam
 from .models.conventions import CONVENTION_AXES
 from .models.crystal import Crystal
@@ -272,13 +272,12 @@ class Simulator:
         per_source = diffracted.unsqueeze(-2).expand(*diffracted.shape[:-1], sources, 3)
         if sources == 1 or self.beam.nopolar:
             return per_source
-        again = lambda v: v / torch.sqrt(dot3(v, v)).unsqueeze(-1)  # noqa: E731
         if self.detector.config.oversample_polar:
             chain = [diffracted]
             for _ in range(sources - 1):
-                chain.append(again(chain[-1]))
+                chain.append(unitize(chain[-1])[0])
             return torch.stack(chain, dim=-2)
-        first_again = again(diffracted[:, :1, :1, :1]).unsqueeze(-2)
+        first_again = unitize(diffracted[:, :1, :1, :1])[0].unsqueeze(-2)
         later = torch.zeros(per_source.shape[1:-1], dtype=torch.bool, device=self.device)
         later[0, 0, 0, 1:] = True
         return torch.where(later.unsqueeze(-1), first_again, per_source)

@@ -69,16 +69,15 @@ class _PixelWriter:
     def __init__(self, simulator: Simulator, calls: Dict[str, tracehooks.Call], prefix: str):
         self.sim, self.calls, self.prefix = simulator, calls, prefix
         self.out: List[str] = []
-        locals_of = lambda name: calls[name].locals  # noqa: E731
-        self.geometry = locals_of("_detector_factors")
-        self.beam = locals_of("_scattering_vectors")
+        self.geometry = calls["_detector_factors"].locals
+        self.beam = calls["_scattering_vectors"].locals
         self.polar = calls["_polarization"].result
         self.hkl = calls["_miller_indices"].result
-        self.rotated = locals_of("_miller_indices")
-        self.lattice = locals_of("_lattice_factor")
-        self.rounded = locals_of("structure_factor")
+        self.rotated = calls["_miller_indices"].locals
+        self.lattice = calls["_lattice_factor"].locals
+        self.rounded = calls["structure_factor"].locals
         self.F_cell = calls["_structure_factor"].result
-        self.scale = locals_of("_scale")
+        self.scale = calls["_scale"].locals
         self.unrotated = calls["_first_evaluation_unrotated"].locals["unrotated"] \
             if "_first_evaluation_unrotated" in calls else None
 
