@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import NamedTuple, Optional
+from typing import Optional
 
 import numpy as np
 import torch
@@ -36,29 +36,12 @@ from ..config import CrystalConfig, CrystalShape
 from ..geometry import cross3, dot3, matvec3, norm3, rotate_axis, rotate_xyz, unitize
 from ..rng import CRandom, mosaic_domain_umats, mosaic_rotation_umat, umat2misset
 
-__all__ = ["Crystal", "HKLRanges"]
+__all__ = ["Crystal"]
 
 # nanoBragg's stand-in for an impossible (zero or negative) volume or reciprocal length.
 _DBL_MIN = 2.2250738585072014e-308
 # -misset random draws a rotation on a "spherical cap" this wide: the whole sphere.
 _RANDOM_ORIENTATION_CAP = 90.0
-
-
-class HKLRanges(NamedTuple):
-    """Index box of a structure-factor table; a tuple, and also attribute access like the table itself.
-
-    Example:
-        >>> ranges = HKLRanges(-5, 5, -4, 4, 0, 9)
-        >>> ranges.k_max, tuple(ranges)[4]
-        (4, 0)
-    """
-
-    h_min: int
-    h_max: int
-    k_min: int
-    k_max: int
-    l_min: int
-    l_max: int
 
 
 class Crystal:
@@ -193,8 +176,8 @@ class Crystal:
         if table is None:
             self.F_table, self.hkl_ranges = None, None
         else:
-            self.hkl_ranges = HKLRanges(int(table.h_min), int(table.h_max), int(table.k_min),
-                                        int(table.k_max), int(table.l_min), int(table.l_max))
+            self.hkl_ranges = tuple(int(getattr(table, f"{axis}_{end}"))
+                                    for axis in "hkl" for end in ("min", "max"))
             self.F_table = self._tensor(np.asarray(table.F, dtype=np.float64))
         # The C decides on the N typed on the command line, before the crystal size replaces them.
         wanted = config.interpolate
@@ -269,12 +252,11 @@ class Crystal:
         nearest = physics.nearest_structure_factor(self.F_table, h0, k0, l0, self.hkl_ranges, self.default_F)
         if not self.interpolate:
             return nearest
-        ranges = self.hkl_ranges
-        inside = physics.interpolation_in_range(h, k, l, ranges)
+        h_min, _, k_min, _, l_min, _ = self.hkl_ranges
+        inside = physics.interpolation_in_range(h, k, l, self.hkl_table)
         if interpolate_where is not None:
             inside = inside & interpolate_where
-        smooth = physics.interpolate_structure_factor(self.F_table, h, k, l, ranges.h_min, ranges.k_min,
-                                                      ranges.l_min)
+        smooth = physics.interpolate_structure_factor(self.F_table, h, k, l, h_min, k_min, l_min)
         return torch.where(inside, smooth, nearest)
 
 
