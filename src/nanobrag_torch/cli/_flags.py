@@ -221,6 +221,11 @@ def _ignored(reason: str):
     return apply
 
 
+def _ignored_flag(names: Tuple[str, ...], nvalues: int, reason: str) -> "Flag":
+    """A flag that is accepted (with its values) and only reported on stderr."""
+    return Flag(names, nvalues, _ignored(reason), f"ignored: {reason}")
+
+
 def _sizes(keys: Tuple[str, ...]):
     return _store_many(keys)
 
@@ -344,19 +349,17 @@ FLAGS: Tuple[Flag, ...] = (
     Flag(("-adc",), 1, _store("adc_offset"), "offset added to integer pixels (default 40)"),
     Flag(("-seed",), 1, _store("seed", integer), "seed of the noise image"),
     Flag(("-trace_pixel", "-dump_pixel"), 2, _pixel_pair("trace_pixel"), "trace pixel (slow fast)"),
-    Flag(("-printout",), 0, _ignored("the port does not print per-pixel values; use -trace_pixel SLOW FAST"),
-         "print pixel values (not supported: use -trace_pixel)"),
-    Flag(("-printout_pixel",), 2, _ignored("the port does not print per-pixel values; use -trace_pixel SLOW FAST"),
-         "print one pixel (not supported: use -trace_pixel)"),
+    _ignored_flag(("-printout",), 0, "the port does not print per-pixel values; use -trace_pixel SLOW FAST"),
+    _ignored_flag(("-printout_pixel",), 2, "the port does not print per-pixel values; use -trace_pixel SLOW FAST"),
     Flag(("-progress",), 0, _switch("progress", True), "show a progress bar"),
     Flag(("-noprogress",), 0, _switch("progress", False), "no progress bar"),
     # flags nanoBragg parses but never uses (or does not know): accepted, with a note
-    Flag(("-coherent",), 0, _ignored("nanoBragg parses it but never uses it"), "ignored: nanoBragg parses it but never uses it"),
-    Flag(("-density", "-sample_density"), 1, _ignored("nanoBragg overwrites the density before using it"), "ignored: nanoBragg overwrites the density before using it"),
-    Flag(("-MW", "-molecular_weight"), 1, _ignored("nanoBragg recomputes the molecular weight"), "ignored: nanoBragg recomputes the molecular weight"),
-    Flag(("-stol", "-4stol", "-Q"), 1, _ignored("nanoBragg reads the file but never uses it"), "ignored: nanoBragg reads the file but never uses it"),
-    Flag(("-stolout",), 1, _ignored("nanoBragg never writes it"), "ignored: nanoBragg never writes it"),
-    Flag(("-divrange",), 1, _ignored("nanoBragg does not know this flag; use -divergence"), "ignored: nanoBragg does not know this flag; use -divergence"),
+    _ignored_flag(("-coherent",), 0, "nanoBragg parses it but never uses it"),
+    _ignored_flag(("-density", "-sample_density"), 1, "nanoBragg overwrites the density before using it"),
+    _ignored_flag(("-MW", "-molecular_weight"), 1, "nanoBragg recomputes the molecular weight"),
+    _ignored_flag(("-stol", "-4stol", "-Q"), 1, "nanoBragg reads the file but never uses it"),
+    _ignored_flag(("-stolout",), 1, "nanoBragg never writes it"),
+    _ignored_flag(("-divrange",), 1, "nanoBragg does not know this flag; use -divergence"),
     # additions of this port
     Flag(("-c_compat",), 0, _switch("c_compat"), "reproduce nanoBragg's physics bugs bit for bit"),
     Flag(("-device",), 1, _store("device", lambda f, a: a), "cpu, cuda, cuda:1, ..."),
