@@ -185,34 +185,16 @@ def _pixel_pair(key: str):
     return apply
 
 
-def _noisefile(state: FlagState, flag: str, args: List[str]) -> None:
-    state.set("noisefile", args[0])
-    state.set("write_noise", True)
+def _store_and_set(key: str, convert, other_key: str, other_value):
+    """Store the flag's value under ``key`` and set ``other_key`` too (e.g. -pgmfile turns PGM output on)."""
+    def apply(state: FlagState, flag: str, args: List[str]) -> None:
+        state.set(key, convert(flag, args[0]))
+        state.set(other_key, other_value)
+    return apply
 
 
-def _pgmfile(state: FlagState, flag: str, args: List[str]) -> None:
-    state.set("pgmfile", args[0])
-    state.set("write_pgm", True)
-
-
-def _pgmscale(state: FlagState, flag: str, args: List[str]) -> None:
-    state.set("pgm_scale", number(flag, args[0]))
-    state.set("write_pgm", True)
-
-
-def _polar(state: FlagState, flag: str, args: List[str]) -> None:
-    state.set("kahn_factor", number(flag, args[0]))
-    state.set("nopolar", False)
-
-
-def _energy(state: FlagState, flag: str, args: List[str]) -> None:
-    state.set("energy_ev", number(flag, args[0]))
-    state.set("wavelength_A", None)
-
-
-def _wavelength(state: FlagState, flag: str, args: List[str]) -> None:
-    state.set("wavelength_A", number(flag, args[0]))
-    state.set("energy_ev", None)
+def _path(flag: str, token: str) -> str:
+    return token
 
 
 def _ignored(reason: str):
@@ -268,13 +250,14 @@ FLAGS: Tuple[Flag, ...] = (
     Flag(("-mosaic_domains", "-mosaic_dom"), 1, _store("mosaic_domains", integer), "number of mosaic domains"),
     Flag(("-mosaic_seed",), 1, _store("mosaic_seed", integer), "seed of the mosaic domains"),
     # beam
-    Flag(("-lambda", "-wave", "-wavelength"), 1, _wavelength, "wavelength (A)"),
-    Flag(("-energy",), 1, _energy, "photon energy (eV)"),
+    Flag(("-lambda", "-wave", "-wavelength"), 1, _store_and_set("wavelength_A", number, "energy_ev", None),
+         "wavelength (A)"),
+    Flag(("-energy",), 1, _store_and_set("energy_ev", number, "wavelength_A", None), "photon energy (eV)"),
     Flag(("-fluence",), 1, _store("fluence"), "fluence (photons/m^2)"),
     Flag(("-flux",), 1, _store("flux"), "flux (photons/s)"),
     Flag(("-exposure",), 1, _store("exposure_s"), "exposure time (s)"),
     Flag(("-beamsize",), 1, _store("beamsize_mm"), "beam size (mm)"),
-    Flag(("-polar",), 1, _polar, "Kahn polarization factor"),
+    Flag(("-polar",), 1, _store_and_set("kahn_factor", number, "nopolar", False), "Kahn polarization factor"),
     Flag(("-nopolar",), 0, _switch("nopolar"), "no polarization correction"),
     Flag(("-polar_vector",), 3, _vector("polar_vector"), "E-vector of the beam (selects CUSTOM)"),
     Flag(("-dispersion",), 1, _store("dispersion_percent"), "spectral dispersion (percent)"),
@@ -340,12 +323,14 @@ FLAGS: Tuple[Flag, ...] = (
     # output
     Flag(("-floatfile", "-floatimage"), 1, _store("floatfile", lambda f, a: a), "raw float32 image"),
     Flag(("-intfile", "-intimage"), 1, _store("intfile", lambda f, a: a), "SMV integer image"),
-    Flag(("-pgmfile", "-pgmimage"), 1, _pgmfile, "8-bit PGM image"),
-    Flag(("-noisefile", "-noiseimage"), 1, _noisefile, "SMV image with Poisson noise"),
+    Flag(("-pgmfile", "-pgmimage"), 1, _store_and_set("pgmfile", _path, "write_pgm", True), "8-bit PGM image"),
+    Flag(("-noisefile", "-noiseimage"), 1, _store_and_set("noisefile", _path, "write_noise", True),
+         "SMV image with Poisson noise"),
     Flag(("-nonoise",), 0, _switch("write_noise", False), "no noise image"),
     Flag(("-nopgm",), 0, _switch("write_pgm", False), "no PGM image"),
     Flag(("-scale",), 1, _store("intfile_scale"), "scale of the integer image (default: auto)"),
-    Flag(("-pgmscale",), 1, _pgmscale, "scale of the PGM image (default: auto)"),
+    Flag(("-pgmscale",), 1, _store_and_set("pgm_scale", number, "write_pgm", True),
+         "scale of the PGM image (default: auto)"),
     Flag(("-adc",), 1, _store("adc_offset"), "offset added to integer pixels (default 40)"),
     Flag(("-seed",), 1, _store("seed", integer), "seed of the noise image"),
     Flag(("-trace_pixel", "-dump_pixel"), 2, _pixel_pair("trace_pixel"), "trace pixel (slow fast)"),
