@@ -4,11 +4,16 @@ Restoring exactly means: the very same object back in the owner's
 ``__dict__`` when the attribute lived there, or no entry at all when it
 was inherited (or came from the class, for an instance).
 
-Several patches of the same attribute form a stack.  Undoing them in
-reverse order (LIFO) is the normal case.  Undoing one out of order is
-handled too: that patch stops wrapping at once (its wrapper turns into a
-pass-through) and the patch above it inherits what it must restore, so the
-original comes back when the last patch of the attribute is undone.
+All the patches of one attribute, from any thread, share one record (a
+``_Slot``): what to restore is read once, when the first of them is
+applied, under the same lock that installs the wrappers, so that no patch
+can mistake another one's wrapper for the original.  The installed object
+is a chain of wrappers, the oldest patch innermost; whenever a patch is
+undone, in any order and from any thread, the chain of those still
+applied is rebuilt from the original and installed in its place, and the
+original comes back when the last one is undone.  A call already running
+through the old chain passes straight through an undone patch it has not
+reached yet.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ __all__ = ["Patch", "apply_patch", "resolve_path"]
 Wrapper = Callable[[Any, Any, tuple, dict], Any]
 
 _MISSING = object()
-_REGISTRY: dict[tuple[int, str], list[Patch]] = {}
+_REGISTRY: dict[tuple[int, str], _Slot] = {}
 _REGISTRY_LOCK = threading.RLock()
 
 
@@ -55,22 +60,7 @@ def _raw_lookup(target: Any, attribute: str) -> Any:
     return _raw_lookup(type(target), attribute)
 
 
-def resolve_path(target: Any, name: str) -> tuple[Any, str, Any]:
-    """Find ``(parent, attribute, original)`` for ``target`` and a dotted ``name``.
-
-    ``target`` is a class, an instance, a module or a module's import name.
-    ``original`` is the raw object as stored (a classmethod object, a
-    property...), never a bound method.
-
-    Example:
-        >>> class Demo:
-        ...     @classmethod
-        ...     def make(cls):
-        ...         return cls()
-        >>> parent, attribute, original = resolve_path(Demo, "make")
-        >>> attribute, type(original).__name__
-        ('make', 'classmethod')
-    """
+def _resolve_parent(target: Any, name: str) -> tuple[Any, str]:
     if isinstance(target, str):
         target = importlib.import_module(target)
     if not isinstance(name, str) or not name:
@@ -83,11 +73,39 @@ def resolve_path(target: Any, name: str) -> tuple[Any, str, Any]:
         except AttributeError:
             raise AttributeError(f"{_describe(parent)} has no attribute {part!r} "
                                  f"(resolving {name!r})") from None
-    original = _raw_lookup(parent, attribute)
+    return parent, attribute
+
+
+def _lookup_untraced(parent: Any, attribute: str, name: str) -> Any:
+    # Callers hold _REGISTRY_LOCK, so no patch goes on or comes off meanwhile.
+    slot = _REGISTRY.get((id(parent), attribute))
+    original = slot.original if slot is not None and slot.live() else _raw_lookup(parent, attribute)
     if original is _MISSING:
         raise AttributeError(f"{_describe(parent)} has no attribute {attribute!r} to trace "
                              f"(resolving {name!r})")
-    return parent, attribute, original
+    return original
+
+
+def resolve_path(target: Any, name: str) -> tuple[Any, str, Any]:
+    """Find ``(parent, attribute, original)`` for ``target`` and a dotted ``name``.
+
+    ``target`` is a class, an instance, a module or a module's import name.
+    ``original`` is the raw object as stored (a classmethod object, a
+    property...), never a bound method; while tracehooks has the attribute
+    patched, it is the object found before the first patch, not a wrapper.
+
+    Example:
+        >>> class Demo:
+        ...     @classmethod
+        ...     def make(cls):
+        ...         return cls()
+        >>> parent, attribute, original = resolve_path(Demo, "make")
+        >>> attribute, type(original).__name__
+        ('make', 'classmethod')
+    """
+    parent, attribute = _resolve_parent(target, name)
+    with _REGISTRY_LOCK:
+        return parent, attribute, _lookup_untraced(parent, attribute, name)
 
 
 def _own_value(parent: Any, attribute: str) -> Any:
@@ -119,28 +137,93 @@ def _getter_adapter(wrapper: Wrapper) -> Wrapper:
     return adapter
 
 
-def _build(parent: Any, attribute: str, original: Any, wrapper: Wrapper, enabled: Any) -> Any:
+def _innermost(parent: Any, attribute: str, original: Any, inherited: bool) -> Any:
+    """Check that the attribute can be traced; return what the first wrapper wraps."""
     where = f"{_describe(parent)}.{attribute}"
     per_instance = not isinstance(parent, (type, types.ModuleType))
-    inherited = _own_value(parent, attribute) is _MISSING
     if isinstance(original, property):
         if per_instance and inherited:
             raise TypeError(f"{where} is a property of the class; a property cannot be traced "
                             f"per instance, trace {type(parent).__name__} instead")
         if original.fget is None:
             raise TypeError(f"{where} is a property without a getter; nothing to trace")
-        return original.getter(wrapt.FunctionWrapper(original.fget, _getter_adapter(wrapper),
-                                                     enabled=enabled))
+        return original
     if per_instance and inherited:
         if hasattr(type(original), "__set__") or hasattr(type(original), "__delete__"):
             raise TypeError(f"{where} is a data descriptor ({type(original).__name__}) of the "
                             "class and cannot be traced per instance")
         # Bind it exactly as attribute access on the instance would.
-        original = getattr(parent, attribute)
-    elif not (callable(original) or isinstance(original, (classmethod, staticmethod))):
+        return getattr(parent, attribute)
+    if not (callable(original) or isinstance(original, (classmethod, staticmethod))):
         raise TypeError(f"{where} is a {type(original).__name__}, not a function, method, "
                         "classmethod, staticmethod or property; nothing to trace")
-    return wrapt.FunctionWrapper(original, wrapper, enabled=enabled)
+    return original
+
+
+def _wrap(value: Any, wrapper: Wrapper, enabled: Any) -> Any:
+    if isinstance(value, property):
+        return value.getter(wrapt.FunctionWrapper(value.fget, _getter_adapter(wrapper),
+                                                  enabled=enabled))
+    return wrapt.FunctionWrapper(value, wrapper, enabled=enabled)
+
+
+class _Slot:
+    """One patched attribute: what to restore, read once, and the patches applied to it.
+
+    Every method runs with ``_REGISTRY_LOCK`` held.
+    """
+
+    __slots__ = ("parent", "attribute", "original", "restore", "innermost", "patches", "installed")
+
+    def __init__(self, parent: Any, attribute: str, name: str) -> None:
+        self.parent = parent
+        self.attribute = attribute
+        self.original = _lookup_untraced(parent, attribute, name)
+        self.restore = _own_value(parent, attribute)
+        self.innermost = _innermost(parent, attribute, self.original, self.restore is _MISSING)
+        self.patches: list[Patch] = []
+        self.installed: Any = _MISSING
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return (id(self.parent), self.attribute)
+
+    def live(self) -> bool:
+        """True while the chain installed last is still what the owner holds."""
+        return (self.installed is not _MISSING
+                and _own_value(self.parent, self.attribute) is self.installed)
+
+    def add(self, patch: Patch) -> None:
+        self.patches.append(patch)
+        try:
+            self._install_chain()
+        except BaseException:
+            self.patches.remove(patch)
+            raise
+        _REGISTRY[self.key] = self
+
+    def remove(self, patch: Patch) -> None:
+        self.patches.remove(patch)
+        if not self.live():
+            if _REGISTRY.get(self.key) is self:
+                del _REGISTRY[self.key]
+            current = _own_value(self.parent, self.attribute)
+            raise PatchError(f"{_describe(self.parent)}.{self.attribute} was replaced by "
+                             f"{current!r} while traced; the trace wrapper is disabled and the "
+                             "attribute left as found")
+        if not self.patches:
+            del _REGISTRY[self.key]
+            _install(self.parent, self.attribute, self.restore)
+            self.installed = _MISSING
+            return
+        self._install_chain()
+
+    def _install_chain(self) -> None:
+        value = self.innermost
+        for patch in self.patches:
+            value = _wrap(value, patch.wrapper, patch._on.__len__)
+        _install(self.parent, self.attribute, value)
+        self.installed = value
 
 
 class Patch:
@@ -159,13 +242,13 @@ class Patch:
         ([(3, 4)], 10.0)
     """
 
-    def __init__(self, parent: Any, attribute: str, original: Any) -> None:
-        self.parent = parent
-        self.attribute = attribute
-        self.original = original
-        self.replacement: Any = None
+    def __init__(self, slot: _Slot, wrapper: Wrapper) -> None:
+        self.parent = slot.parent
+        self.attribute = slot.attribute
+        self.original = slot.original
+        self.wrapper = wrapper
         self._on: list[bool] = [True]
-        self._restore = _own_value(parent, attribute)
+        self._slot: _Slot | None = slot
 
     def __repr__(self) -> str:
         state = "active" if self.active else "undone"
@@ -196,10 +279,11 @@ class Patch:
         self._on.clear()
 
     def undo(self) -> None:
-        """Restore the attribute (idempotent); see the module docstring for order rules.
+        """Take this patch off (idempotent, any order, any thread); see the module docstring.
 
         Raises PatchError if something other than tracehooks replaced the
-        attribute meanwhile; the patch is then disabled and left in place.
+        attribute meanwhile; the patch is then disabled and the attribute
+        left as found.
 
         Example:
             >>> import math
@@ -209,24 +293,11 @@ class Patch:
             True
         """
         with _REGISTRY_LOCK:
-            key = (id(self.parent), self.attribute)
-            stack = _REGISTRY.get(key, [])
-            if self not in stack:
+            slot, self._slot = self._slot, None
+            if slot is None:
                 return
             self.disable()
-            index = stack.index(self)
-            del stack[index]
-            if not stack:
-                del _REGISTRY[key]
-            if index < len(stack):
-                stack[index]._restore = self._restore
-                return
-            current = _own_value(self.parent, self.attribute)
-            if current is not self.replacement:
-                raise PatchError(f"{_describe(self.parent)}.{self.attribute} was replaced by "
-                                 f"{current!r} while traced; the trace wrapper is disabled and the "
-                                 "attribute left as found")
-            _install(self.parent, self.attribute, self._restore)
+            slot.remove(self)
 
     def __enter__(self) -> Patch:
         return self
@@ -241,7 +312,8 @@ def apply_patch(target: Any, name: str, wrapper: Wrapper) -> Patch:
     ``wrapper(wrapped, instance, args, kwargs)`` receives a callable that is
     already bound (call it as ``wrapped(*args, **kwargs)``) and the instance
     (the class for a classmethod, None for a staticmethod or function).
-    Properties are traced through their getter.
+    Properties are traced through their getter.  Safe to call from several
+    threads at once, on the same attribute or not.
 
     Example:
         >>> class Box:
@@ -253,13 +325,18 @@ def apply_patch(target: Any, name: str, wrapper: Wrapper) -> Patch:
         >>> "area" in vars(Box), Box().area()
         (True, 6)
     """
-    parent, attribute, original = resolve_path(target, name)
+    parent, attribute = _resolve_parent(target, name)
     if not isinstance(parent, type) and not hasattr(parent, "__dict__"):
         raise TypeError(f"{_describe(parent)} has no __dict__ (it uses __slots__); trace "
                         f"{type(parent).__name__}.{attribute} on the class instead")
-    patch = Patch(parent, attribute, original)
-    patch.replacement = _build(parent, attribute, original, wrapper, patch._on.__len__)
     with _REGISTRY_LOCK:
-        _install(parent, attribute, patch.replacement)
-        _REGISTRY.setdefault((id(parent), attribute), []).append(patch)
+        # What to restore is read here, under the lock that installs wrappers:
+        # read outside it, it could be another thread's wrapper.
+        slot = _REGISTRY.get((id(parent), attribute))
+        if slot is None or not slot.live():
+            # A slot whose chain was replaced from outside is left to its
+            # patches, whose undo() reports it; start afresh from what is there.
+            slot = _Slot(parent, attribute, name)
+        patch = Patch(slot, wrapper)
+        slot.add(patch)
     return patch

@@ -158,6 +158,17 @@ def test_resolve_path_dotted_name_and_module_string():
     assert (parent, attribute, original) == (json.JSONDecoder, "decode", vars(json.JSONDecoder)["decode"])
 
 
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.label)
+def test_resolve_path_while_traced_gives_the_untraced_object(kind):
+    """While an attribute is traced, resolve_path returns what was there before, not a wrapper."""
+    world = make_world()
+    before = resolve_path(kind.owner(world), kind.name)
+    with trace(kind.owner(world), kind.name, **result_emitter([])):
+        with trace(kind.owner(world), kind.name, **result_emitter([])):
+            during = resolve_path(kind.owner(world), kind.name)
+    assert during[2] is before[2]
+
+
 def test_unknown_attribute_names_target_and_name():
     """An unknown attribute raises AttributeError naming the target and the attribute."""
     world = make_world()
@@ -224,6 +235,21 @@ def test_foreign_replacement_raises_patch_error():
     with pytest.raises(PatchError, match=r"fake_module.func was replaced by .* while traced"):
         patch.undo()
     assert (world.module.func, patch.active) == (print, False)
+
+
+def test_foreign_replacement_under_two_patches_raises_for_each():
+    """Each undo of a replaced attribute raises; a later patch wraps the replacement."""
+    world = make_world()
+    first = apply_patch(world.module, "func", lambda w, i, a, k: w(*a, **k))
+    second = apply_patch(world.module, "func", lambda w, i, a, k: w(*a, **k))
+    world.module.func = abs
+    third = apply_patch(world.module, "func", lambda w, i, a, k: w(*a, **k) + 1)
+    assert world.module.func(-2) == 3
+    third.undo()
+    for patch in (first, second):
+        with pytest.raises(PatchError, match=r"func was replaced by <built-in function abs>"):
+            patch.undo()
+    assert (world.module.func, first.active, second.active) == (abs, False, False)
 
 
 def test_property_cannot_be_traced_per_instance():
