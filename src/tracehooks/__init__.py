@@ -12,14 +12,24 @@ Example:
 """
 
 from ._capture import Call
-from ._cli import render_json, render_text
 from ._config import Config, configure, enabled, get_config, reset_defaults
-from ._diff import DiffReport, Mismatch, Row, Tolerance, diff_traces
+from ._diff import DiffReport, EmptyTraceError, Mismatch, Row, Rows, Tolerance, diff_traces
 from ._errors import PatchError, SinkError, TraceWarning
 from ._format import Renderer, format_line, format_value
 from ._parse import Record, Trace, TraceParseError, parse_trace
 from ._patch import Patch, apply_patch, resolve_path
-from ._quirks import Quirk, QuirkSet, QuirksError, load_quirks
+from ._quirks import (
+    DeclaredTolerance,
+    Quirk,
+    QuirkSet,
+    QuirksError,
+    Selector,
+    load_quirks,
+    load_tolerances,
+    parse_selector,
+)
+from ._report import render_text
+from ._report_json import render_json
 from ._sinks import LoggerSink, Sink, resolve_sink
 from ._trace import CaptureHandle, TraceHandle, capture, emit, trace, traced
 
@@ -27,7 +37,9 @@ __all__ = [
     "Call",
     "CaptureHandle",
     "Config",
+    "DeclaredTolerance",
     "DiffReport",
+    "EmptyTraceError",
     "LoggerSink",
     "Mismatch",
     "Patch",
@@ -38,6 +50,8 @@ __all__ = [
     "Record",
     "Renderer",
     "Row",
+    "Rows",
+    "Selector",
     "Sink",
     "SinkError",
     "Tolerance",
@@ -55,6 +69,8 @@ __all__ = [
     "format_value",
     "get_config",
     "load_quirks",
+    "load_tolerances",
+    "parse_selector",
     "parse_trace",
     "render_json",
     "render_text",
@@ -64,4 +80,3 @@ __all__ = [
     "trace",
     "traced",
 ]
-

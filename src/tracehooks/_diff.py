@@ -1,350 +1,254 @@
 """Align two traces by (channel, name, occurrence) and judge every value.
 
-A value is a *match* when every element agrees within tolerance, a *quirk*
-when it does not but a declared quirk of the reference explains it, and a
-*divergence* otherwise. Failing values get hints: a unit factor, a sign, a
-permutation of components, or a rounding-level difference next to zero.
+Values are paired by key, not by position; each pair is judged by
+:class:`~tracehooks._judge.Judge` (match, tolerated, known quirk,
+divergence). Time and memory are linear in the size of the logs: a value
+whose printed text is the same on both sides is a match without being
+parsed, and the report keeps one byte per row; a :class:`Row` is built,
+and its value parsed and judged again, when it is asked for.
 """
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Union
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple, Union, overload
 
-from tracehooks._parse import (
-    Item,
-    Keyed,
-    Matrix,
-    Record,
-    Scalar,
-    Trace,
-    parse_trace,
+from tracehooks._compare import (
+    DEFAULT_ATOL,
+    DEFAULT_RTOL,
+    Comparison,
+    Mismatch,
+    Tolerance,
+    compare_values,
 )
-from tracehooks._quirks import (
-    Quirk,
-    QuirkSet,
-    Selector,
-    load_quirks,
-    paired_numbers,
-    scaled_match,
-    value_hints,
+from tracehooks._judge import (
+    ACCEPTED,
+    DIVERGE,
+    MATCH,
+    NOT_TRACED,
+    ONLY_C,
+    ONLY_PY,
+    QUIRK,
+    TOLERATED,
+    VERDICTS,
+    Declared,
+    Judge,
+    Row,
 )
+from tracehooks._parse import Trace, parse_trace
+from tracehooks._quirks import DeclaredTolerance, Quirk, QuirkSet, load_quirks, load_tolerances
 
 __all__ = [
     "DEFAULT_ATOL",
     "DEFAULT_RTOL",
     "Comparison",
     "DiffReport",
+    "EmptyTraceError",
     "Mismatch",
     "NOT_TRACED",
     "Row",
+    "RowView",
+    "Rows",
+    "TOLERATED",
     "Tolerance",
     "compare_values",
     "diff_traces",
 ]
 
-DEFAULT_RTOL = 1e-12
-DEFAULT_ATOL = 0.0
-
-MATCH, QUIRK, DIVERGE, ONLY_C, ONLY_PY = "match", "quirk", "diverge", "only_c", "only_py"
-# A C value whose name the Python trace never prints, when the Python trace covers only part of the C's.
-NOT_TRACED = "not_traced"
+_CODE = {verdict: code for code, verdict in enumerate(VERDICTS)}
+# A match whose printed text is the same on both sides (stored apart: its row is cheap to show).
+_SAME_TEXT = len(VERDICTS)
 
 
-@dataclass(frozen=True)
-class Tolerance:
-    """``|c - py| <= atol + rtol * max(|c|, |py|)``; NaN matches NaN, inf same-sign inf.
+class RowView(NamedTuple):
+    """What a row shows without judging it again: its key, verdict, lines and value texts.
 
-    >>> Tolerance(rtol=1e-12).close(1.0, 1.0 + 1e-13), Tolerance().close(6e-15, 0.0)
-    (True, False)
+    ``same_text``: the row is a match because both sides printed the same text.
+    ``plain``: judging the row again would add nothing to this view (no mismatch, hint, note or
+    declaration): a same-text match, or a one-sided value with no quirk declared for its name.
     """
 
-    rtol: float = DEFAULT_RTOL
-    atol: float = DEFAULT_ATOL
-
-    def __post_init__(self) -> None:
-        for label, value in (("rtol", self.rtol), ("atol", self.atol)):
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{label} must be a finite number >= 0, got {value!r}")
-
-    def close(self, c: float, py: float) -> bool:
-        """True when the two numbers agree under this tolerance."""
-        if math.isnan(c) or math.isnan(py):
-            return math.isnan(c) and math.isnan(py)
-        if math.isinf(c) or math.isinf(py):
-            return c == py
-        return abs(c - py) <= self.atol + self.rtol * max(abs(c), abs(py))
-
-    def __str__(self) -> str:
-        return f"rtol {self.rtol:g}, atol {self.atol:g}"
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    """One element that differs. ``where`` is ``""`` (the value), ``[2]``, ``X`` or ``[1,3]``.
-
-    ``kind`` is ``numeric``, ``int``, ``string``, ``type``, ``key``, ``shape`` or
-    ``length``; ``item`` is the index of the item in the value (``None`` for
-    ``length``).
-    """
-
-    where: str
-    kind: str
-    c: str
-    py: str
-    abs_delta: Union[float, None] = None
-    rel_delta: Union[float, None] = None
-    item: Union[int, None] = None
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Result of :func:`compare_values`: mismatches and the largest deltas seen."""
-
-    mismatches: tuple[Mismatch, ...]
-    abs_delta: Union[float, None]
-    rel_delta: Union[float, None]
-
-
-def _deltas(c: float, py: float) -> tuple[float, float]:
-    if math.isnan(c) or math.isnan(py):
-        return (0.0, 0.0) if math.isnan(c) and math.isnan(py) else (math.nan, math.nan)
-    if c == py:
-        return 0.0, 0.0
-    if math.isinf(c) or math.isinf(py):
-        return math.inf, math.inf
-    diff = abs(c - py)
-    return diff, diff / max(abs(c), abs(py))
-
-
-class _Collector:
-    def __init__(self, tol: Tolerance) -> None:
-        self.tol = tol
-        self.mismatches: list[Mismatch] = []
-        self.abs: Union[float, None] = None
-        self.rel: Union[float, None] = None
-
-    def delta(self, abs_d: float, rel_d: float) -> None:
-        # max() would silently drop a NaN; a NaN delta must stay visible.
-        self.abs = abs_d if self.abs is None or math.isnan(abs_d) else max(self.abs, abs_d)
-        self.rel = rel_d if self.rel is None or math.isnan(rel_d) else max(self.rel, rel_d)
-
-    def item(self, idx: int, where: str, c: Item, py: Item) -> None:
-        if isinstance(c, Keyed) or isinstance(py, Keyed):
-            both = isinstance(c, Keyed) and isinstance(py, Keyed)
-            if both and (c.key, c.sep) == (py.key, py.sep):
-                self.item(idx, where, c.value, py.value)
-            else:
-                self.mismatches.append(Mismatch(where, "key", c.text, py.text, item=idx))
-        elif isinstance(c, Matrix) and isinstance(py, Matrix):
-            if c.shape != py.shape:
-                self.mismatches.append(Mismatch(where, "shape", c.text, py.text, item=idx))
-                return
-            for r, (c_row, p_row) in enumerate(zip(c.rows, py.rows), start=1):
-                for k, (cs, ps) in enumerate(zip(c_row, p_row), start=1):
-                    self.scalar(idx, f"{where}[{r},{k}]", cs, ps)
-        elif isinstance(c, Scalar) and isinstance(py, Scalar):
-            self.scalar(idx, where, c, py)
-        else:
-            self.mismatches.append(Mismatch(where, "type", c.text, py.text, item=idx))
-
-    def scalar(self, idx: int, where: str, c: Scalar, py: Scalar) -> None:
-        if c.is_number and py.is_number:
-            abs_d, rel_d = _deltas(float(c.value), float(py.value))
-            self.delta(abs_d, rel_d)
-            if c.kind == py.kind == "int":
-                same, kind = c.value == py.value, "int"
-            else:
-                same, kind = self.tol.close(float(c.value), float(py.value)), "numeric"
-            if not same:
-                self.mismatches.append(Mismatch(where, kind, c.text, py.text, abs_d, rel_d, idx))
-        elif c.kind == py.kind == "str":
-            if c.value != py.value:
-                self.mismatches.append(Mismatch(where, "string", c.text, py.text, item=idx))
-        else:
-            self.mismatches.append(Mismatch(where, "type", c.text, py.text, item=idx))
-
-
-def _where(items: tuple[Item, ...], idx: int) -> str:
-    item = items[idx]
-    if isinstance(item, Keyed):
-        return item.key
-    return f"[{idx + 1}]" if len(items) > 1 else ""
-
-
-def compare_values(
-    c_items: tuple[Item, ...], py_items: tuple[Item, ...], tol: Tolerance
-) -> Comparison:
-    """Compare two parsed values element by element.
-
-    Two ints compare exactly; any other pair of numbers uses ``tol``; strings,
-    keys and matrix shapes must be identical.
-
-    >>> from tracehooks._parse import parse_value
-    >>> cmp = compare_values(parse_value("1 2 3"), parse_value("1 2 4"), Tolerance())
-    >>> [(m.where, m.kind, m.c, m.py) for m in cmp.mismatches]
-    [('[3]', 'int', '3', '4')]
-    """
-    collector = _Collector(tol)
-    if len(c_items) != len(py_items):
-        collector.mismatches.append(
-            Mismatch("", "length", f"{len(c_items)} values", f"{len(py_items)} values")
-        )
-    else:
-        for idx, (c, py) in enumerate(zip(c_items, py_items)):
-            collector.item(idx, _where(c_items, idx), c, py)
-    return Comparison(tuple(collector.mismatches), collector.abs, collector.rel)
-
-
-@dataclass(frozen=True)
-class Row:
-    """The verdict for one (channel, name, occurrence).
-
-    ``verdict`` is ``match``, ``quirk``, ``diverge``, ``only_c``, ``only_py`` or ``not_traced``;
-    ``c``/``py`` are the records (``None`` on the side that lacks it).
-    """
-
+    label: str
     channel: str
     name: str
     occurrence: int
-    label: str
     verdict: str
-    c: Union[Record, None]
-    py: Union[Record, None]
-    mismatches: tuple[Mismatch, ...] = ()
-    abs_delta: Union[float, None] = None
-    rel_delta: Union[float, None] = None
-    hints: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-    quirks: tuple[Quirk, ...] = ()
-
-    @property
-    def qualified_name(self) -> str:
-        """``CHANNEL/name`` or ``name``, without the occurrence."""
-        return f"{self.channel}/{self.name}" if self.channel else self.name
+    c_line: Union[int, None]
+    py_line: Union[int, None]
+    c_text: Union[str, None]
+    py_text: Union[str, None]
+    same_text: bool
+    plain: bool
 
 
-class _Context:
-    def __init__(self, tol: Tolerance, quirks: QuirkSet, py: Trace) -> None:
-        self.tol = tol
-        self.quirks = quirks
-        self.py_index = {rec.key: rec for rec in py.records}
-        self.used: set[int] = set()
-
-    def same(self, a: tuple[Item, ...], b: tuple[Item, ...]) -> bool:
-        return not compare_values(a, b, self.tol).mismatches
-
-    def target(self, sel: Selector, occurrence: int):
-        rec = self.py_index.get((sel.channel, sel.name, sel.occurrence or occurrence))
-        if rec is None or sel.field is None:
-            return None if rec is None else rec.items
-        for item in rec.items:
-            if isinstance(item, Keyed) and item.key == sel.field:
-                return (item.value,)
-        return None
+_SUMMARY_VALUE = 60  # longest value text quoted in the verdict line
 
 
-def _holds(q: Quirk, c_part, py_part, occurrence: int, ctx: _Context) -> tuple[bool, str]:
-    """Whether the declared expectation holds, and a detail for when it does not."""
-    if q.kind == "ignore":
-        return True, ""
-    if c_part is None:
-        return False, "C has no value"
-    if q.kind == "c_value":
-        return ctx.same(c_part, q.literal), f"C prints {_text(c_part)}"
-    if q.kind == "same_as":
-        target = ctx.target(q.target, occurrence)
-        sel = q.target
-        where = str(Selector(sel.channel, sel.name, sel.occurrence or occurrence, sel.field))
-        if target is None:
-            return False, f"Py has no {where}"
-        return ctx.same(c_part, target), f"Py {where} is {_text(target)}"
-    if py_part is None:
-        return False, "needs Py's value of the same name"
-    if q.kind == "factor":
-        pair = paired_numbers(c_part, py_part)
-        ratio = pair[0][0] / pair[1][0] if pair and len(pair[0]) == 1 and pair[1][0] else None
-        detail = f"C/Py = {ratio:.6g}" if ratio is not None else ""
-        return scaled_match(c_part, py_part, q.factor, ctx.tol), detail
-    pair = paired_numbers(c_part, py_part) if len(c_part) == len(py_part) else None
-    if pair is None:
-        return False, "values are not numeric vectors of the same shape"
-    norms = math.hypot(*pair[0]), math.hypot(*pair[1])
-    return ctx.tol.close(*norms), f"|C| = {norms[0]:.15g}, |Py| = {norms[1]:.15g}"
+class EmptyTraceError(ValueError):
+    """A log with no trace line of its side: nothing can be compared, which is never a match.
+
+    ``side`` is ``"C"`` or ``"Py"``; ``source`` and ``prefix`` are the log's.
+
+    >>> diff_traces(["TRACE_C: a 1"], ["crashed before tracing"])
+    Traceback (most recent call last):
+    ...
+    tracehooks._diff.EmptyTraceError: no trace lines in <lines> (no line starts with TRACE_)
+    """
+
+    def __init__(self, side: str, trace: Trace) -> None:
+        why = f"prefix {trace.prefix}" if trace.prefix else "no line starts with TRACE_"
+        super().__init__(f"no trace lines in {trace.source} ({why})")
+        self.side = side
+        self.source = trace.source
+        self.prefix = trace.prefix
 
 
-def _text(items: tuple[Item, ...]) -> str:
-    return " ".join(item.text for item in items)
+class Rows(Sequence):
+    """The rows of a report: every C record in C order, then the Py-only records in Py order.
 
+    Each row is stored as its verdict (one byte) and the records it pairs; ``rows[i]`` judges
+    the pair again and returns a :class:`Row`. ``verdict(i)`` and ``label(i)`` are cheap.
 
-def _first_holding(cands, c_part, py_part, occurrence, ctx, notes) -> Union[Quirk, None]:
-    for q in cands:
-        ok, detail = _holds(q, c_part, py_part, occurrence, ctx)
-        if ok:
-            ctx.used.add(id(q))
-            return q
-        notes.append(
-            f"declared quirk did not hold: {q.selector}: {q.describe()} "
-            f"({q.source} line {q.line_no})" + (f"; {detail}" if detail else "")
+    >>> rows = diff_traces(["TRACE_C: a 1", "TRACE_C: b 2"], ["TRACE_PY: a 1"]).rows
+    >>> len(rows), rows.verdict(1), rows[1].label
+    (2, 'only_c', 'b')
+    """
+
+    def __init__(self, judge: Judge, c: Trace, py: Trace, verdicts: bytearray,
+                 py_of_c: array, py_only: array) -> None:
+        self._judge, self._c, self._py = judge, c, py
+        self._verdicts, self._py_of_c, self._py_only = verdicts, py_of_c, py_only
+        self._counts = {verdict: verdicts.count(_CODE[verdict]) for verdict in VERDICTS}
+        self._counts[MATCH] += verdicts.count(_SAME_TEXT)
+        failing = [verdicts.find(_CODE[v]) for v in (DIVERGE, ONLY_C, ONLY_PY)]
+        self._first_failing = min((i for i in failing if i >= 0), default=None)
+
+    def __len__(self) -> int:
+        return len(self._verdicts)
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Row]: ...
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._row(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("row index out of range")
+        return self._row(index)
+
+    def __iter__(self) -> Iterator[Row]:
+        return (self._row(i) for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        # Compares equal to a list of the same rows, as the list it replaces did.
+        if isinstance(other, (list, tuple, Rows)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} rows>"
+
+    def verdict(self, index: int) -> str:
+        """The verdict of row ``index``, without building the row."""
+        code = self._verdicts[index]
+        return MATCH if code == _SAME_TEXT else VERDICTS[code]
+
+    def tally(self, verdict: str) -> int:
+        """How many rows have this verdict."""
+        return self._counts.get(verdict, 0)
+
+    def indices(self, verdicts: Iterable[str]) -> Iterator[int]:
+        """The indices of the rows with one of ``verdicts``, in order."""
+        codes = {_CODE[v] for v in verdicts}
+        if _CODE[MATCH] in codes:
+            codes.add(_SAME_TEXT)
+        return (i for i, code in enumerate(self._verdicts) if code in codes)
+
+    def first_failing(self) -> Union[int, None]:
+        """The index of the first divergence or one-sided row, or ``None``."""
+        return self._first_failing
+
+    def line_no(self, index: int) -> int:
+        """The line of row ``index``'s record in its log (the C log's, unless the row is Py-only)."""
+        trace, at = self._locate(index)
+        return trace._line_of[at]
+
+    def view(self, index: int) -> RowView:
+        """Row ``index`` as shown, without parsing or judging its values.
+
+        >>> diff_traces(["TRACE_C: a 1.5"], ["TRACE_PY: a 1.5"]).rows.view(0)[:8]
+        ('a', '', 'a', 1, 'match', 1, 1, '1.5')
+        """
+        c, py = self._c, self._py
+        c_at, py_at = self._pair(index)
+        trace, at = (c, c_at) if c_at >= 0 else (py, py_at)
+        channel, name = trace._names[trace._key_of[at]]
+        code = self._verdicts[index]
+        one_sided = code in (_CODE[ONLY_C], _CODE[ONLY_PY])
+        return RowView(
+            self._label(trace, at), channel, name, trace._occurrence_of[at],
+            MATCH if code == _SAME_TEXT else VERDICTS[code],
+            c._line_of[c_at] if c_at >= 0 else None,
+            py._line_of[py_at] if py_at >= 0 else None,
+            c._value_text(c_at) if c_at >= 0 else None,
+            py._value_text(py_at) if py_at >= 0 else None,
+            code == _SAME_TEXT,
+            code == _SAME_TEXT or (one_sided and not self._judge.quirks.names(channel, name)),
         )
-    return None
 
+    def label(self, index: int) -> str:
+        """``[CHANNEL/]name``, with ``#occurrence`` when the name occurs more than once in either log."""
+        return self._label(*self._locate(index))
 
-def _apply_quirks(c_rec, py_rec, cmp, ctx) -> tuple[tuple[Quirk, ...], list[str]]:
-    notes: list[str] = []
-    rec = c_rec or py_rec
-    c_items = c_rec.items if c_rec else None
-    py_items = py_rec.items if py_rec else None
-    whole = _first_holding(
-        ctx.quirks.candidates(*rec.key), c_items, py_items, rec.occurrence, ctx, notes
-    )
-    if whole is not None or cmp is None:  # a one-sided value has no fields to compare
-        return ((whole,) if whole else ()), notes
-    applied: list[Quirk] = []
-    for idx in sorted({m.item for m in cmp.mismatches}):
-        c_item, py_item = (c_items[idx], py_items[idx]) if idx is not None else (None, None)
-        if not isinstance(c_item, Keyed):
-            return (), notes
-        same_key = isinstance(py_item, Keyed) and py_item.key == c_item.key
-        part = (c_item.value,), ((py_item.value,) if same_key else None)
-        cands = ctx.quirks.candidates(*rec.key, field=c_item.key)
-        quirk = _first_holding(cands, *part, rec.occurrence, ctx, notes)
-        if quirk is None:
-            return (), notes
-        applied.append(quirk)
-    return tuple(dict.fromkeys(applied)), notes
+    def _label(self, trace: Trace, at: int) -> str:
+        channel, name = trace._names[trace._key_of[at]]
+        base = f"{channel}/{name}" if channel else name
+        repeated = self._c.occurrences(channel, name) > 1 or self._py.occurrences(channel, name) > 1
+        return f"{base}#{trace._occurrence_of[at]}" if repeated else base
 
+    def _pair(self, index: int) -> tuple[int, int]:
+        """The C and the Py record of row ``index`` (-1 for the side that has none)."""
+        n_c = len(self._py_of_c)
+        return (index, self._py_of_c[index]) if index < n_c else (-1, self._py_only[index - n_c])
 
-def _judge(c_rec, py_rec, label: str, ctx: _Context) -> Row:
-    rec = c_rec or py_rec
-    head = dict(
-        channel=rec.channel, name=rec.name, occurrence=rec.occurrence,
-        label=label, c=c_rec, py=py_rec,
-    )
-    if c_rec is None or py_rec is None:
-        quirks, notes = _apply_quirks(c_rec, py_rec, None, ctx)
-        verdict = QUIRK if quirks else (ONLY_C if py_rec is None else ONLY_PY)
-        return Row(verdict=verdict, notes=tuple(notes), quirks=quirks, **head)
-    cmp = compare_values(c_rec.items, py_rec.items, ctx.tol)
-    measured = dict(abs_delta=cmp.abs_delta, rel_delta=cmp.rel_delta, mismatches=cmp.mismatches)
-    if not cmp.mismatches:
-        return Row(verdict=MATCH, **head, **measured)
-    hints = tuple(value_hints(c_rec.items, py_rec.items, cmp, ctx.tol))
-    quirks, notes = _apply_quirks(c_rec, py_rec, cmp, ctx)
-    verdict = QUIRK if quirks else DIVERGE
-    return Row(verdict=verdict, hints=hints, notes=tuple(notes), quirks=quirks, **head, **measured)
+    def _locate(self, index: int) -> tuple[Trace, int]:
+        c_at, py_at = self._pair(index)
+        return (self._c, c_at) if c_at >= 0 else (self._py, py_at)
+
+    def _row(self, index: int) -> Row:
+        c_at, py_at = self._pair(index)
+        c_rec = self._c._record(c_at) if c_at >= 0 else None
+        py_rec = self._py._record(py_at) if py_at >= 0 else None
+        label = self.label(index)
+        if self._verdicts[index] == _CODE[NOT_TRACED]:
+            return Row(c_rec.channel, c_rec.name, c_rec.occurrence, label, NOT_TRACED, c_rec, None)
+        return self._judge.row(c_rec, py_rec, label)
 
 
 def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
+def _brief(text: str) -> str:
+    return text if len(text) <= _SUMMARY_VALUE else text[:_SUMMARY_VALUE - 1] + "…"
+
+
 @dataclass
 class DiffReport:
     """Every row of a diff, in C line order then Py-only rows in Py order.
+
+    ``unused_quirks``/``unused_tolerances``: declarations no row needed;
+    ``uncovered_tolerances``: those of them that named no compared value at all.
 
     >>> r = diff_traces(["TRACE_C: a 1.5"], ["TRACE_PY: a 1.5"])
     >>> r.ok, r.summary()
@@ -354,35 +258,40 @@ class DiffReport:
     c: Trace
     py: Trace
     tolerance: Tolerance
-    rows: list[Row]
+    rows: Rows
     quirks: Union[QuirkSet, None] = None
-    unused_quirks: tuple[Quirk, ...] = field(default=())
+    unused_quirks: tuple[Quirk, ...] = ()
     py_subset: bool = False
+    tolerances: tuple[DeclaredTolerance, ...] = ()
+    unused_tolerances: tuple[DeclaredTolerance, ...] = ()
+    uncovered_tolerances: tuple[DeclaredTolerance, ...] = ()
 
     def count(self, verdict: str) -> int:
-        """Number of rows with this verdict (``match``, ``quirk``, ...)."""
-        return sum(1 for row in self.rows if row.verdict == verdict)
+        """Number of rows with this verdict (``match``, ``tolerated``, ``quirk``, ...)."""
+        return self.rows.tally(verdict)
 
     @property
     def ok(self) -> bool:
-        """True when every row is a match, a known quirk or (with ``py_subset``) not traced, and at least
-        one value was compared when the Python trace may cover only part of the C's."""
-        compared = self.count(MATCH) + self.count(QUIRK)
-        return (not self.py_subset or compared > 0) and \
-            all(row.verdict in (MATCH, QUIRK, NOT_TRACED) for row in self.rows)
+        """True when every row is a match, tolerated, a known quirk or (with ``py_subset``) not
+        traced, and at least one value was compared when the Python trace may cover only part of
+        the C's."""
+        compared = self.count(MATCH) + self.count(TOLERATED) + self.count(QUIRK)
+        accepted = sum(self.count(v) for v in ACCEPTED)
+        return (not self.py_subset or compared > 0) and accepted == len(self.rows)
 
     @property
     def first_divergence(self) -> Union[Row, None]:
         """First divergence or C-only row in C order; else the first Py-only row."""
         # Rows hold every C record in C order before the Py-only records.
-        return next((r for r in self.rows if r.verdict in (DIVERGE, ONLY_C, ONLY_PY)), None)
+        index = self.rows.first_failing()
+        return None if index is None else self.rows[index]
 
     def summary(self) -> str:
         """The one-line verdict (``MATCH: ...`` or ``DIVERGE: first at ...``)."""
-        agree = (
-            f"{_plural(self.count(MATCH), 'value agrees', 'values agree')} ({self.tolerance}); "
-            f"{_plural(self.count(QUIRK), 'known reference quirk', 'known reference quirks')}"
-        )
+        agree = f"{_plural(self.count(MATCH), 'value agrees', 'values agree')} ({self.tolerance}); "
+        if self.tolerances or self.count(TOLERATED):
+            agree += f"{self.count(TOLERATED)} within declared tolerances; "
+        agree += _plural(self.count(QUIRK), "known reference quirk", "known reference quirks")
         if self.count(NOT_TRACED):
             agree += f"; {_plural(self.count(NOT_TRACED), 'C value', 'C values')} not traced by Py"
         first = self.first_divergence
@@ -392,8 +301,8 @@ class DiffReport:
             return f"MATCH: {agree}; 0 divergences"
         lines = (f"C line {first.c.line_no if first.c else '-'}, "
                  f"Py line {first.py.line_no if first.py else '-'}")
-        c_text = f"C {first.c.text}" if first.c else "C (absent)"
-        py_text = f"Py {first.py.text}" if first.py else "Py (absent)"
+        c_text = f"C {_brief(first.c.text)}" if first.c else "C (absent)"
+        py_text = f"Py {_brief(first.py.text)}" if first.py else "Py (absent)"
         hint = f" [{first.hints[0]}]" if first.hints else ""
         return (
             f"DIVERGE: first at {first.qualified_name} (occurrence {first.occurrence}, {lines}): "
@@ -403,6 +312,22 @@ class DiffReport:
         )
 
 
+def _declared(tolerances) -> tuple[DeclaredTolerance, ...]:
+    if tolerances is None:
+        return ()
+    if isinstance(tolerances, (str, os.PathLike)):
+        return load_tolerances(tolerances)
+    items = list(tolerances)
+    if all(isinstance(t, DeclaredTolerance) for t in items):
+        return tuple(items)
+    if all(isinstance(t, (str, bytes)) for t in items):
+        return load_tolerances(items)
+    raise TypeError(
+        "tolerances must be a path, the lines of a tolerances file or DeclaredTolerance objects, "
+        f"got {type(next(t for t in items if not isinstance(t, (str, bytes)))).__name__}"
+    )
+
+
 def diff_traces(
     c: Union[Trace, str, os.PathLike, Iterable[str]],
     py: Union[Trace, str, os.PathLike, Iterable[str]],
@@ -410,44 +335,88 @@ def diff_traces(
     rtol: float = DEFAULT_RTOL,
     atol: float = DEFAULT_ATOL,
     quirks: Union[QuirkSet, str, os.PathLike, Iterable[str], None] = None,
+    tolerances: Union[str, os.PathLike, Iterable[DeclaredTolerance], Iterable[str], None] = None,
     py_subset: bool = False,
 ) -> DiffReport:
     """Align ``c`` and ``py`` by (channel, name, occurrence) and judge each value.
 
     ``c``/``py`` are parsed traces or anything :func:`parse_trace` reads;
-    ``quirks`` is a :class:`QuirkSet` or anything :func:`load_quirks` reads.
+    ``quirks`` is a :class:`QuirkSet` or anything :func:`load_quirks` reads (its
+    ``tolerance`` lines are used too). ``tolerances`` is a path to a file of
+    ``tolerance`` declarations, its lines, or :class:`DeclaredTolerance` objects.
     ``py_subset``: the Python trace covers part of the C's (e.g. only the detector block); C values
     whose name never appears in it are counted as ``not_traced`` instead of failing the diff. A name the
     Python trace does print must still match occurrence by occurrence.
+    Raises :class:`EmptyTraceError` when either log has no trace line.
 
     >>> r = diff_traces(["TRACE_C: d 100"], ["TRACE_PY: d 0.1"])
     >>> r.rows[0].verdict, r.rows[0].hints
     ('diverge', ('C = 1e3 x Py (mm vs m?)',))
+    >>> r = diff_traces(["TRACE_C: F 1.0000001"], ["TRACE_PY: F 1"],
+    ...                 tolerances=["F: tolerance rtol 1e-6 | sinc ratio near a node"])
+    >>> r.rows[0].verdict, r.ok
+    ('tolerated', True)
     """
     tol = Tolerance(rtol, atol)
     c = c if isinstance(c, Trace) else parse_trace(c)
     py = py if isinstance(py, Trace) else parse_trace(py)
+    for side, trace in (("C", c), ("Py", py)):
+        if not trace.records:
+            raise EmptyTraceError(side, trace)
     if quirks is not None and not isinstance(quirks, QuirkSet):
         quirks = load_quirks(quirks)
-    ctx = _Context(tol, quirks or QuirkSet(()), py)
-    repeated = {
-        (r.channel, r.name) for trace in (c, py) for r in trace.records if r.occurrence > 1
-    }
+    quirk_set = quirks or QuirkSet(())
+    declared = Declared(quirk_set.tolerances + _declared(tolerances))
+    judge = Judge(tol, quirk_set, declared, py)
+    verdicts, py_of_c, covered = _judge_c_rows(judge, c, py, py_subset)
+    py_only = _judge_py_only_rows(judge, c, py, verdicts)
+    unused = tuple(d for d in declared.all if id(d) not in judge.used)
+    return DiffReport(
+        c, py, tol, Rows(judge, c, py, verdicts, py_of_c, py_only), quirks,
+        unused_quirks=tuple(q for q in quirk_set.entries if id(q) not in judge.used),
+        py_subset=py_subset, tolerances=declared.all, unused_tolerances=unused,
+        uncovered_tolerances=tuple(d for d in unused if id(d) not in covered),
+    )
 
-    def label(rec: Record) -> str:
-        base = f"{rec.channel}/{rec.name}" if rec.channel else rec.name
-        return f"{base}#{rec.occurrence}" if (rec.channel, rec.name) in repeated else base
 
-    c_keys = {rec.key for rec in c.records}
-    py_names = {(rec.channel, rec.name) for rec in py.records}
+def _judge_c_rows(judge: Judge, c: Trace, py: Trace, py_subset: bool):
+    """Verdict codes of the C rows, the Py record each pairs with (-1: none), the ids of the
+    declared tolerances that named a compared value."""
+    n = len(c._line_of)
+    verdicts, py_of_c, covered = bytearray([_SAME_TEXT]) * n, array("q", [-1]) * n, set()
+    py_key = [py._key_ids.get(name, -1) for name in c._names]
+    quirked = [judge.quirks.names(*name) for name in c._names]
+    declared = [name in judge.declared.by_name for name in c._names]
+    key_of, occurrence_of, by_key = c._key_of, c._occurrence_of, py._by_key
+    c_text, c_start, py_text, py_start = c._text, c._start, py._text, py._start
+    for i in range(n):
+        key, occurrence = key_of[i], occurrence_of[i]
+        if py_key[key] < 0 and py_subset:
+            verdicts[i] = _CODE[NOT_TRACED]
+            continue
+        pairs = by_key[py_key[key]] if py_key[key] >= 0 else ()
+        if occurrence > len(pairs):
+            verdict = judge.row(c._record(i), None, "").verdict if quirked[key] else ONLY_C
+            verdicts[i] = _CODE[verdict]
+            continue
+        j = py_of_c[i] = pairs[occurrence - 1]
+        if declared[key]:
+            covered.update(map(id, judge.declared.covering(*c._names[key], occurrence)))
+        if c_text[c_start[i]:c_start[i + 1]] != py_text[py_start[j]:py_start[j + 1]]:
+            verdicts[i] = _CODE[judge.row(c._record(i), py._record(j), "").verdict]
+    return verdicts, py_of_c, covered
 
-    def judge_c(rec: Record) -> Row:
-        if py_subset and (rec.channel, rec.name) not in py_names:
-            return Row(verdict=NOT_TRACED, channel=rec.channel, name=rec.name, occurrence=rec.occurrence,
-                       label=label(rec), c=rec, py=None)
-        return _judge(rec, ctx.py_index.get(rec.key), label(rec), ctx)
 
-    rows = [judge_c(rec) for rec in c.records]
-    rows += [_judge(None, rec, label(rec), ctx) for rec in py.records if rec.key not in c_keys]
-    unused = tuple(q for q in ctx.quirks.entries if id(q) not in ctx.used)
-    return DiffReport(c, py, tol, rows, quirks, unused, py_subset)
+def _judge_py_only_rows(judge: Judge, c: Trace, py: Trace, verdicts: bytearray) -> array:
+    """The Py records no C record pairs with, in Py order; their verdict codes go to ``verdicts``."""
+    py_only = array("q")
+    c_count = [c.occurrences(*name) for name in py._names]
+    quirked = [judge.quirks.names(*name) for name in py._names]
+    key_of, occurrence_of = py._key_of, py._occurrence_of
+    for j in range(len(py._line_of)):
+        key = key_of[j]
+        if occurrence_of[j] > c_count[key]:
+            py_only.append(j)
+            verdict = judge.row(None, py._record(j), "").verdict if quirked[key] else ONLY_PY
+            verdicts.append(_CODE[verdict])
+    return py_only

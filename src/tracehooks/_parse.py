@@ -7,8 +7,12 @@ A trace line is one of four shapes (see docs/diff.md for the full grammar):
 * record style  ``TRACE_C_PHI k1=v1 k2=v2`` (the record's name is ``record``)
 * bare line     ``DETECTOR_PIX0_VECTOR 0.1 0.0065 -0.0065`` (numbers only)
 
-The text after the name is split into items: numbers, strings, ``key:value``
-groups, ``key=value`` fields and bracketed matrices ``[a b; c d]``.
+The text after the name is split into items (``_values``): numbers, strings,
+``key:value`` groups, ``key=value`` fields and bracketed matrices ``[a b; c d]``.
+
+Time is linear in the length of the log. A :class:`Trace` keeps each
+record's value text (UTF-8) and a few integers; :class:`Record` objects and
+their items are built when asked for.
 """
 
 from __future__ import annotations
@@ -16,11 +20,27 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Union
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Union, overload
 
 from tracehooks._errors import SourceLineError
+from tracehooks._values import (
+    Item,
+    Keyed,
+    Matrix,
+    Scalar,
+    _check_value,
+    _item,
+    _shown,
+    _KEYED,
+    _split_tokens,
+    is_number_text,
+    parse_value,
+    value_numbers,
+    value_shape,
+)
 
 __all__ = [
     "Keyed",
@@ -39,16 +59,11 @@ __all__ = [
 #: Name given to record-style lines (``TRACE_C_PHI k=v ...``), which print no name.
 RECORD_NAME = "record"
 
-_INT = re.compile(r"[+-]?\d+")
-_FLOAT = re.compile(
-    r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)", re.IGNORECASE
-)
-_KEYED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)([:=])(.*)", re.DOTALL)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _TAG = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*")
 _AUTO_SIDE = re.compile(r"TRACE_[A-Za-z0-9]+")
-_BARE = re.compile(r"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)[ \t]+(\S.*)")
+_BARE = re.compile(r"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)[ \t]+(\S.*)", re.DOTALL)
 
 
 class TraceParseError(SourceLineError):
@@ -59,69 +74,6 @@ class TraceParseError(SourceLineError):
     >>> str(TraceParseError("c.log", 3, "no value"))
     'c.log:3: no value'
     """
-
-
-
-@dataclass(frozen=True)
-class Scalar:
-    """One printed token: ``kind`` is ``"int"``, ``"float"`` or ``"str"``.
-
-    >>> parse_value("-nan")[0].kind
-    'float'
-    """
-
-    kind: str
-    value: Union[int, float, str]
-    text: str
-
-    @property
-    def is_number(self) -> bool:
-        """True for ``int`` and ``float`` tokens.
-
-        >>> parse_value("7")[0].is_number
-        True
-        """
-        return self.kind != "str"
-
-
-@dataclass(frozen=True)
-class Matrix:
-    """A bracketed matrix ``[a b c; d e f]``, stored row-major.
-
-    >>> [[s.value for s in row] for row in parse_value("[1 2; 3 4]")[0].rows]
-    [[1, 2], [3, 4]]
-    """
-
-    rows: tuple[tuple[Scalar, ...], ...]
-    text: str
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """``(rows, columns)``.
-
-        >>> parse_value("[1 2 3; 4 5 6]")[0].shape
-        (2, 3)
-        """
-        return (len(self.rows), len(self.rows[0]))
-
-
-@dataclass(frozen=True)
-class Keyed:
-    """A ``key:value`` group (``sep == ":"``) or ``key=value`` field (``sep == "="``).
-
-    >>> item = parse_value("X:6.45e-06")[0]
-    >>> (item.key, item.sep, item.value.value)
-    ('X', ':', 6.45e-06)
-    """
-
-    key: str
-    sep: str
-    value: Union[Scalar, Matrix]
-    text: str
-
-
-Item = Union[Scalar, Matrix, Keyed]
-
 
 @dataclass(frozen=True)
 class Record:
@@ -144,24 +96,67 @@ class Record:
         """``(channel, name, occurrence)``, the alignment key."""
         return (self.channel, self.name, self.occurrence)
 
+    def to_line(self, prefix: str) -> str:
+        """The record as a trace line of side ``prefix``, which parses back to the same record.
 
-@dataclass
+        >>> parse_trace(["TRACE_C_PHI k=1 h=2"]).records[0].to_line("TRACE_PY")
+        'TRACE_PY_PHI k=1 h=2'
+        >>> parse_trace(["TRACE_C:pix0=0.1 0.2"]).records[0].to_line("TRACE_C")
+        'TRACE_C: pix0 0.1 0.2'
+        """
+        tag = f"{prefix}_{self.channel}" if self.channel else prefix
+        fields = all(isinstance(i, Keyed) and i.sep == "=" for i in self.items)
+        if self.name == RECORD_NAME and fields:
+            return f"{tag} {self.text}"
+        return f"{tag}: {self.name} {self.text}"
+
+
 class Trace:
     """All records of one log, in line order, plus counts of skipped lines.
 
     ``prefix`` is the side's tag (``TRACE_C``), detected or given; ``None``
-    when the log had no tagged line at all.
+    when the log had no tagged line at all. ``records`` is a sequence of
+    :class:`Record`, built on access from compact storage (each record's
+    value text and four integers), so that a large log costs little more
+    memory than its size.
 
     >>> t = parse_trace(["TRACE_PY:a=1", "TRACE_C:a=2", "hello"])
     >>> (t.prefix, len(t.records), t.ignored_other_side, t.ignored_untagged)
     ('TRACE_PY', 1, 1, 1)
     """
 
-    source: str
-    prefix: Union[str, None]
-    records: list[Record] = field(default_factory=list)
-    ignored_other_side: int = 0
-    ignored_untagged: int = 0
+    def __init__(
+        self,
+        source: str,
+        prefix: Union[str, None],
+        records: Iterable[Record] = (),
+        ignored_other_side: int = 0,
+        ignored_untagged: int = 0,
+    ) -> None:
+        self.source = source
+        self.prefix = prefix
+        self.ignored_other_side = ignored_other_side
+        self.ignored_untagged = ignored_untagged
+        self._key_ids: dict[tuple[str, str], int] = {}
+        self._names: list[tuple[str, str]] = []
+        self._by_key: list[array] = []  # per key id: record indices, occurrence 1 first
+        self._key_of = array("q")
+        self._occurrence_of = array("q")
+        self._line_of = array("q")
+        self._start = array("q", [0])  # record i's text is _text[_start[i]:_start[i + 1]]
+        self._text = bytearray()
+        for rec in records:
+            self._add(rec.channel, rec.name, rec.line_no, rec.text)
+
+    def __repr__(self) -> str:
+        return (f"Trace(source={self.source!r}, prefix={self.prefix!r}, records={len(self._line_of)}, "
+                f"ignored_other_side={self.ignored_other_side}, "
+                f"ignored_untagged={self.ignored_untagged})")
+
+    @property
+    def records(self) -> Sequence[Record]:
+        """The records in line order (a read-only sequence)."""
+        return _Records(self)
 
     def occurrences(self, channel: str, name: str) -> int:
         """How many records this trace has for ``(channel, name)``.
@@ -169,115 +164,88 @@ class Trace:
         >>> parse_trace(["TRACE_C: a 1", "TRACE_C: a 2"]).occurrences("", "a")
         2
         """
-        return sum(1 for r in self.records if r.channel == channel and r.name == name)
+        key = self._key_ids.get((channel, name))
+        return 0 if key is None else len(self._by_key[key])
+
+    def find(self, channel: str, name: str, occurrence: int) -> Union[Record, None]:
+        """The record with this key, or ``None``.
+
+        >>> parse_trace(["TRACE_C: a 1", "TRACE_C: a 2"]).find("", "a", 2).text
+        '2'
+        """
+        index = self._index(channel, name, occurrence)
+        return None if index < 0 else self._record(index)
+
+    def _add(self, channel: str, name: str, line_no: int, text: str) -> None:
+        key = self._key_ids.get((channel, name))
+        if key is None:
+            key = self._key_ids[(channel, name)] = len(self._names)
+            self._names.append((sys.intern(channel), sys.intern(name)))
+            self._by_key.append(array("q"))
+        by_key = self._by_key[key]
+        by_key.append(len(self._line_of))
+        self._key_of.append(key)
+        self._occurrence_of.append(len(by_key))
+        self._line_of.append(line_no)
+        self._text += text.encode("utf-8", "surrogatepass")
+        self._start.append(len(self._text))
+
+    def _index(self, channel: str, name: str, occurrence: int) -> int:
+        key = self._key_ids.get((channel, name))
+        if key is None or not 1 <= occurrence <= len(self._by_key[key]):
+            return -1
+        return self._by_key[key][occurrence - 1]
+
+    def _raw(self, index: int) -> bytearray:
+        return self._text[self._start[index]:self._start[index + 1]]
+
+    def _value_text(self, index: int) -> str:
+        return self._raw(index).decode("utf-8", "surrogatepass")
+
+    def _record(self, index: int) -> Record:
+        channel, name = self._names[self._key_of[index]]
+        text = self._value_text(index)
+        return Record(channel, name, self._occurrence_of[index], self._line_of[index],
+                      parse_value(text), text)
 
 
-def parse_value(text: str) -> tuple[Item, ...]:
-    """Split a printed value into items; raise ``ValueError`` if malformed.
+class _Records(Sequence):
+    """The records of a :class:`Trace`, built one at a time on access."""
 
-    >>> [type(i).__name__ for i in parse_value("rotx:0 [1 0; 0 1] MOSFLM 2.5")]
-    ['Keyed', 'Matrix', 'Scalar', 'Scalar']
-    """
-    tokens = _split_tokens(text)
-    if not tokens:
-        raise ValueError("no value")
-    return tuple(_item(token) for token in tokens)
+    def __init__(self, trace: Trace) -> None:
+        self._trace = trace
 
+    def __len__(self) -> int:
+        return len(self._trace._line_of)
 
-def value_numbers(items: Iterable[Item]) -> Union[list[float], None]:
-    """All numbers of a value, flattened in print order; ``None`` if any is not a number.
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
 
-    >>> value_numbers(parse_value("X:1 [2 3; 4 5]")), value_numbers(parse_value("1 a"))
-    ([1.0, 2.0, 3.0, 4.0, 5.0], None)
-    """
-    out: list[float] = []
-    for item in items:
-        value = item.value if isinstance(item, Keyed) else item
-        cells = [s for row in value.rows for s in row] if isinstance(value, Matrix) else [value]
-        if not all(s.is_number for s in cells):
-            return None
-        out.extend(float(s.value) for s in cells)
-    return out
+    @overload
+    def __getitem__(self, index: slice) -> list[Record]: ...
 
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._trace._record(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("record index out of range")
+        return self._trace._record(index)
 
-def value_shape(items: Iterable[Item]) -> tuple:
-    """The layout of a value: keys, matrix shapes, ``1`` per plain token.
+    def __iter__(self) -> Iterator[Record]:
+        return (self._trace._record(i) for i in range(len(self)))
 
-    >>> value_shape(parse_value("X:1 [2 3; 4 5] 6"))
-    (('X', 1), (2, 2), 1)
-    """
+    def __eq__(self, other: object) -> bool:
+        # Compares equal to a list of the same records, as the list it replaces did.
+        if isinstance(other, (list, tuple, _Records)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
 
-    def one(item: Item):
-        if isinstance(item, Keyed):
-            return (item.key, one(item.value))
-        return item.shape if isinstance(item, Matrix) else 1
+    __hash__ = None  # type: ignore[assignment]
 
-    return tuple(one(item) for item in items)
-
-
-def _split_tokens(text: str) -> list[str]:
-    # Whitespace separates tokens except inside one level of brackets, so a
-    # matrix (or a string such as "beam_vec=[1 0 0]") stays in one token.
-    tokens: list[str] = []
-    buf: list[str] = []
-    inside = False
-    for ch in text:
-        if ch == "[":
-            if inside:
-                raise ValueError(f"nested '[' in {text.strip()!r}")
-            inside = True
-        elif ch == "]":
-            if not inside:
-                raise ValueError(f"']' without a matching '[' in {text.strip()!r}")
-            inside = False
-        elif ch.isspace() and not inside:
-            if buf:
-                tokens.append("".join(buf))
-                buf = []
-            continue
-        buf.append(ch)
-    if inside:
-        raise ValueError(f"unclosed '[' in {text.strip()!r}")
-    if buf:
-        tokens.append("".join(buf))
-    return tokens
-
-
-def _item(token: str) -> Item:
-    if token.startswith("[") and token.endswith("]"):
-        return _matrix(token)
-    keyed = _KEYED.fullmatch(token)
-    if keyed is None:
-        return _scalar(token)
-    key, sep, rest = keyed.groups()
-    if not rest:
-        raise ValueError(f"{token!r} has an empty value (expected {key}{sep}VALUE)")
-    value = _matrix(rest) if rest.startswith("[") and rest.endswith("]") else _scalar(rest)
-    return Keyed(key, sep, value, token)
-
-
-def _scalar(token: str) -> Scalar:
-    if _INT.fullmatch(token):
-        return Scalar("int", int(token), token)
-    if _FLOAT.fullmatch(token):
-        return Scalar("float", float(token), token)
-    return Scalar("str", token, token)
-
-
-def _matrix(token: str) -> Matrix:
-    rows = []
-    for row_text in token[1:-1].split(";"):
-        cells = row_text.split()
-        if not cells:
-            raise ValueError(f"empty row in matrix {token!r}")
-        rows.append(tuple(_scalar(cell) for cell in cells))
-    widths = {len(row) for row in rows}
-    if len(widths) != 1:
-        raise ValueError(
-            f"matrix {token!r} has rows of different lengths {[len(r) for r in rows]}"
-        )
-    return Matrix(tuple(rows), token)
-
+    def __repr__(self) -> str:
+        return f"<{len(self)} records of {self._trace.source}>"
 
 def parse_trace(
     source: Union[str, os.PathLike, Iterable[Union[str, bytes]]],
@@ -291,7 +259,7 @@ def parse_trace(
     ``TRACE_<SIDE>`` of the first line that starts with ``TRACE_``.
     ``name`` is used in error messages (default: the path, ``<stdin>`` or
     ``<lines>``). Raises ``TraceParseError`` for a malformed record line and
-    ``OSError`` for an unreadable file.
+    ``OSError`` for an unreadable file. Time is linear in the size of the log.
 
     >>> t = parse_trace(["TRACE_C:pix0_vector=0.1 0.0065 -0.0065"])
     >>> [s.value for s in t.records[0].items]
@@ -300,7 +268,7 @@ def parse_trace(
     if prefix is not None and not _PREFIX.fullmatch(prefix):
         raise ValueError(
             f"prefix must be letters/digits separated by single underscores "
-            f"(e.g. TRACE_PY), got {prefix!r}"
+            f"(e.g. TRACE_PY), got {_shown(prefix)}"
         )
     if isinstance(source, (str, os.PathLike)):
         if os.fspath(source) == "-":
@@ -316,98 +284,146 @@ def _parse_lines(
     lines: Iterable[Union[str, bytes]], source: str, prefix: Union[str, None]
 ) -> Trace:
     trace = Trace(source, prefix)
-    counts: dict[tuple[str, str], int] = {}
+    reader = _LineReader(prefix)
     for line_no, raw in enumerate(lines, start=1):
-        line = _decode(raw, source, line_no).rstrip("\r\n")
-        if trace.prefix is None:
-            detected = _AUTO_SIDE.match(line)
-            if detected:
-                trace.prefix = detected.group(0)
+        if not isinstance(raw, str):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise TraceParseError(
+                    source, line_no, f"not valid UTF-8 (byte {exc.start + 1} of the line)"
+                ) from None
+        line = raw.rstrip("\r\n")
         try:
-            parsed = _classify(line, trace.prefix)
+            parsed = reader.classify(line)
         except ValueError as exc:
             raise TraceParseError(source, line_no, str(exc)) from None
-        if parsed == "other":
+        if parsed is _OTHER:
             trace.ignored_other_side += 1
         elif parsed is None:
             trace.ignored_untagged += 1
         else:
-            channel, rec_name, items, text = parsed
-            occurrence = counts.get((channel, rec_name), 0) + 1
-            counts[(channel, rec_name)] = occurrence
-            trace.records.append(
-                Record(channel, rec_name, occurrence, line_no, items, text)
-            )
+            trace._add(parsed[0], parsed[1], line_no, parsed[2])
+    trace.prefix = reader.prefix
     return trace
 
 
-def _decode(raw: Union[str, bytes], source: str, line_no: int) -> str:
-    if isinstance(raw, str):
-        return raw
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise TraceParseError(
-            source, line_no, f"not valid UTF-8 (byte {exc.start + 1} of the line)"
-        ) from None
+_OTHER = "other"  # a line of another side of the same family
 
 
-def _classify(line: str, prefix: Union[str, None]):
-    """Return ``(channel, name, items, text)``, ``"other"`` or ``None``."""
-    tag_match = _TAG.match(line)
-    if tag_match is None:
-        return None
-    tag = tag_match.group(0)
-    rest = line[len(tag):]
-    if rest and rest[0] != ":" and not rest[0].isspace():
-        return None
-    if prefix is not None:
-        if tag == prefix or tag.startswith(prefix + "_"):
-            channel = tag[len(prefix) + 1:]
-            return (channel,) + _side_body(tag, rest)
-        family = prefix.rsplit("_", 1)[0]
-        if tag == family or tag.startswith(family + "_"):
-            return "other"
-    return _bare(line)
+class _LineReader:
+    """Classifies the lines of one log; the side's prefix strings are prepared once."""
+
+    def __init__(self, prefix: Union[str, None]) -> None:
+        self.prefix: Union[str, None] = None
+        if prefix is not None:
+            self._set(prefix)
+
+    def _set(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.channel_start = prefix + "_"
+        self.family = prefix.rsplit("_", 1)[0]
+        self.family_start = self.family + "_"
+        self.common = re.compile(re.escape(prefix) + _COMMON_SHAPES, re.DOTALL)
+
+    def classify(self, line: str):
+        """Return ``(channel, name, text)``, ``_OTHER`` or ``None``; the value is checked."""
+        if self.prefix is None:
+            detected = _AUTO_SIDE.match(line)
+            if detected:
+                self._set(detected.group(0))
+        if self.prefix is not None:
+            common = self.common.fullmatch(line)
+            if common is not None:
+                return self._common(common)
+        tag_match = _TAG.match(line)
+        if tag_match is None:
+            return None
+        tag = tag_match.group(0)
+        rest = line[tag_match.end():]
+        if rest and rest[0] != ":" and not rest[0].isspace():
+            return None
+        if self.prefix is not None:
+            if tag == self.prefix or tag.startswith(self.channel_start):
+                return (tag[len(self.prefix) + 1:],) + _side_body(tag, rest)
+            if tag == self.family or tag.startswith(self.family_start):
+                return _OTHER
+        return _bare(line)
 
 
-def _side_body(tag: str, rest: str) -> tuple[str, tuple[Item, ...], str]:
+    def _common(self, match: re.Match) -> tuple[str, str, str]:
+        channel = match.group("channel")
+        tag = self.prefix if channel is None else f"{self.prefix}_{channel}"
+        name = match.group("eq_name")
+        if name is not None:
+            value = match.group("eq_value")
+        elif match.group("record") is not None:
+            body = match.group("record").strip()
+            _record_items(tag, body)
+            return channel or "", RECORD_NAME, body
+        else:
+            name, value = match.group("name"), match.group("value")
+        _value(value, name)
+        return channel or "", name, value.strip()
+
+
+# The usual shapes of a line of this side (after the prefix), recognised in one match; a line
+# that does not match takes the general path of _LineReader.classify, which reads every shape
+# and names what is wrong. Each group is what the general path would take for that shape.
+_COMMON_SHAPES = (
+    r"(?:_(?P<channel>[A-Za-z0-9_]*))?"
+    r"(?::(?P<eq_name>[A-Za-z_][A-Za-z0-9_.]*)=(?P<eq_value>.*)"
+    r"|(?::\s|\s)\s*(?:(?P<record>[A-Za-z_][A-Za-z0-9_]*=.*)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_.]*)\s+(?P<value>\S.*)))"
+)
+
+
+def _side_body(tag: str, rest: str) -> tuple[str, str]:
     if rest.startswith(":") and rest[1:2] and not rest[1].isspace():
         rec_name, equals, value = rest[1:].partition("=")
         if not equals:
-            raise ValueError(f"expected {tag}:NAME=VALUE, got {tag + rest!r} (no '=')")
+            raise ValueError(f"expected {tag}:NAME=VALUE, got {_shown(tag + rest)} (no '=')")
         _check_name(rec_name, tag)
-        return rec_name, _value(value, rec_name), value.strip()
+        _value(value, rec_name)
+        return rec_name, value.strip()
     body = rest[1:].strip() if rest.startswith(":") else rest.strip()
     if not body:
         raise ValueError(f"{tag} line has no name and no value")
     first, *tail = body.split(None, 1)
     if "=" in first:
-        return RECORD_NAME, _record_items(tag, body), body
+        _record_items(tag, body)
+        return RECORD_NAME, body
     value = tail[0] if tail else ""
     _check_name(first, tag)
-    return first, _value(value, first), value.strip()
+    _value(value, first)
+    return first, value.strip()
 
 
-def _record_items(tag: str, body: str) -> tuple[Item, ...]:
-    items = _value(body, RECORD_NAME)
-    for item in items:
+def _record_items(tag: str, body: str) -> None:
+    if "[" not in body and "]" not in body:
+        for token in body.split():
+            keyed = _KEYED.fullmatch(token)
+            if keyed is None or keyed.group(2) != "=" or not keyed.group(3):
+                break
+        else:
+            return  # every token is KEY=VALUE with a plain value: nothing to build
+    for token in _split_tokens(body):
+        item = _item(token)
         if not (isinstance(item, Keyed) and item.sep == "="):
-            raise ValueError(f"record-style {tag} line: {item.text!r} is not KEY=VALUE")
-    return items
+            raise ValueError(f"record-style {tag} line: {_shown(item.text)} is not KEY=VALUE")
 
 
 def _check_name(rec_name: str, tag: str) -> None:
     if not _NAME.fullmatch(rec_name):
         raise ValueError(
-            f"{tag} line has name {rec_name!r}; a name is a letter or '_' followed by "
+            f"{tag} line has name {_shown(rec_name)}; a name is a letter or '_' followed by "
             f"letters, digits, '_' or '.'"
         )
 
 
-def _value(text: str, rec_name: str) -> tuple[Item, ...]:
+def _value(text: str, rec_name: str) -> None:
     try:
-        return parse_value(text)
+        _check_value(text)
     except ValueError as exc:
         raise ValueError(f"{rec_name}: {exc}") from None
 
@@ -416,10 +432,7 @@ def _bare(line: str):
     match = _BARE.fullmatch(line.rstrip())
     if match is None:
         return None
-    try:
-        items = parse_value(match.group(2))
-    except ValueError:
+    tokens = match.group(2).split()
+    if not all(is_number_text(t) for t in tokens):
         return None
-    if not all(isinstance(i, Scalar) and i.is_number for i in items):
-        return None
-    return ("", match.group(1), items, match.group(2).strip())
+    return ("", match.group(1), match.group(2).strip())

@@ -1,7 +1,6 @@
-"""Explanations for a value that differs: declared quirks and recognised factors.
+"""Declarations about the reference trace: known quirks and declared tolerances.
 
-Declared quirks come from a small text file written by the user.
-
+Both come from a small text file written by the user.
 One declaration per line; blank lines and lines starting with ``#`` are
 skipped::
 
@@ -9,60 +8,59 @@ skipped::
 
 ``SELECTOR`` is ``[CHANNEL/]name[#occurrence][[field]]``. ``KIND`` is one of
 ``factor F``, ``c_value LITERAL``, ``same_as SELECTOR``, ``same_norm`` and
-``ignore``. Whether an expectation holds is decided by the diff (``_diff``);
-this module reads the file, finds the declarations for a value, and
-recognises undeclared explanations (unit factors, signs, permutations,
-rounding next to zero) that the diff shows as hints.
+``ignore`` (a :class:`Quirk`), or ``tolerance rtol R atol A`` (a
+:class:`DeclaredTolerance`: the value may differ by more than the default
+tolerance, for the reason given). Whether a declaration holds is decided by
+the diff (``_diff``); this module reads the file and finds the declarations
+for a value.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
+from dataclasses import dataclass, field
+from typing import Union
 
+from tracehooks._compare import Tolerance
 from tracehooks._errors import SourceLineError
-from tracehooks._parse import (
-    Item,
-    Keyed,
-    Matrix,
-    Scalar,
-    parse_value,
-    value_numbers,
-    value_shape,
-)
-
-if TYPE_CHECKING:  # _diff imports this module; the types are only for annotations
-    from tracehooks._diff import Comparison, Tolerance
+from tracehooks._values import Item, _shown, parse_value
 
 __all__ = [
     "KINDS",
+    "DeclaredTolerance",
     "Quirk",
     "QuirkSet",
     "QuirksError",
     "Selector",
     "load_quirks",
+    "load_tolerances",
     "parse_factor",
     "parse_selector",
-    "paired_numbers",
-    "scaled_match",
-    "value_hints",
+    "parse_tolerance",
 ]
 
-#: Quirk kinds and whether each takes an argument.
-KINDS = {"factor": True, "c_value": True, "same_as": True, "same_norm": False, "ignore": False}
+#: Declaration kinds and whether each takes an argument.
+KINDS = {
+    "factor": True,
+    "c_value": True,
+    "same_as": True,
+    "same_norm": False,
+    "ignore": False,
+    "tolerance": True,
+}
 
 _SELECTOR = re.compile(
     r"(?:(?P<channel>[A-Za-z0-9_]+)/)?(?P<name>[A-Za-z_][A-Za-z0-9_.]*)"
-    r"(?:#(?P<occ>\d+))?(?:\[(?P<field>[A-Za-z_][A-Za-z0-9_]*)\])?"
+    r"(?:#(?P<occ>[0-9]+))?(?:\[(?P<field>[A-Za-z_][A-Za-z0-9_]*)\])?"
 )
-_FACTOR_TERM = re.compile(
-    r"(?P<sign>[+-]?)(?:(?P<pi>pi)|(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?))"
-)
+# Each optional part starts with a character that a digit is not: linear on long digit runs.
+_DECIMAL = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_FACTOR_TERM = re.compile(rf"(?P<sign>[+-]?)(?:(?P<pi>pi)|(?P<num>{_DECIMAL}))")
+_TOLERANCE_PART = re.compile(rf"(rtol|atol)\s+(\+?{_DECIMAL})(?=\s|$)")
+_MAX_OCCURRENCE_DIGITS = 18
 
 
 class QuirksError(SourceLineError):
@@ -71,7 +69,6 @@ class QuirksError(SourceLineError):
     >>> str(QuirksError("q.txt", 4, "unknown kind 'fator'"))
     "q.txt:4: unknown kind 'fator'"
     """
-
 
 
 @dataclass(frozen=True)
@@ -115,11 +112,16 @@ def parse_selector(text: str) -> Selector:
     match = _SELECTOR.fullmatch(text.strip())
     if match is None:
         raise ValueError(
-            f"bad selector {text.strip()!r}; expected [CHANNEL/]name[#occurrence][[field]]"
+            f"bad selector {_shown(text.strip())}; expected [CHANNEL/]name[#occurrence][[field]]"
         )
     occ = match.group("occ")
-    if occ is not None and int(occ) < 1:
-        raise ValueError(f"occurrence in {text.strip()!r} must be 1 or more (1-based)")
+    if occ is not None:
+        digits = occ.lstrip("0") or "0"
+        if len(digits) > _MAX_OCCURRENCE_DIGITS:
+            raise ValueError(f"occurrence in {_shown(text.strip())} is too large")
+        if int(digits) < 1:
+            raise ValueError(f"occurrence in {_shown(text.strip())} must be 1 or more (1-based)")
+        occ = digits
     return Selector(
         match.group("channel") or "",
         match.group("name"),
@@ -153,16 +155,63 @@ class Quirk:
 
 
 @dataclass(frozen=True)
-class QuirkSet:
-    """All declarations of one quirks file, in file order.
+class DeclaredTolerance:
+    """A value that may differ by more than the default tolerance, and why.
 
-    >>> qs = load_quirks(["a: ignore | x", "a#2: ignore | y"])
-    >>> [q.reason for q in qs.candidates("", "a", 2)]
-    ['y', 'x']
+    The value (or with a ``[field]`` selector, that field) is accepted when each of its
+    numbers is within the larger of the default tolerance and ``tolerance``. A declaration
+    read from a file also knows its ``source`` and ``line_no`` (neither is compared).
+
+    >>> t = DeclaredTolerance(parse_selector("F_latt_c"), Tolerance(rtol=1e-10, atol=0.0),
+    ...                       "sinc ratio near a lattice node")
+    >>> t.describe()
+    'tolerance rtol 1e-10'
+    """
+
+    selector: Selector
+    tolerance: Tolerance
+    reason: str
+    source: Union[str, None] = field(default=None, compare=False)
+    line_no: Union[int, None] = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.selector, Selector):
+            raise TypeError(f"selector must be a Selector, got {self.selector!r}")
+        if not isinstance(self.tolerance, Tolerance):
+            raise TypeError(f"tolerance must be a Tolerance, got {self.tolerance!r}")
+        if not (isinstance(self.reason, str) and self.reason.strip()):
+            raise ValueError(f"a declared tolerance needs a reason, got {self.reason!r}")
+
+    def describe(self) -> str:
+        """``tolerance rtol R atol A``, leaving out a part that is 0."""
+        rtol, atol = self.tolerance.rtol, self.tolerance.atol
+        parts = ([f"rtol {rtol:g}"] if rtol or not atol else []) + ([f"atol {atol:g}"] if atol else [])
+        return "tolerance " + " ".join(parts)
+
+    def where(self) -> str:
+        """``SOURCE line N`` for a declaration read from a file, else ``declared in code``."""
+        return f"{self.source} line {self.line_no}" if self.source is not None else "declared in code"
+
+
+@dataclass(frozen=True)
+class QuirkSet:
+    """All declarations of one quirks file, in file order: quirks and tolerances.
+
+    >>> qs = load_quirks(["a: ignore | x", "a#2: ignore | y", "b: tolerance atol 1e-9 | z"])
+    >>> [q.reason for q in qs.candidates("", "a", 2)], [t.reason for t in qs.tolerances]
+    (['y', 'x'], ['z'])
     """
 
     entries: tuple[Quirk, ...]
     source: str = "<lines>"
+    tolerances: tuple[DeclaredTolerance, ...] = ()
+    _by_name: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_name: dict[tuple[str, str], list[Quirk]] = {}
+        for q in self.entries:
+            by_name.setdefault((q.selector.channel, q.selector.name), []).append(q)
+        object.__setattr__(self, "_by_name", by_name)
 
     def candidates(
         self, channel: str, name: str, occurrence: int, field: Union[str, None] = None
@@ -173,69 +222,111 @@ class QuirkSet:
         """
         found = [
             q
-            for q in self.entries
-            if q.selector.covers(channel, name, occurrence) and q.selector.field == field
+            for q in self._by_name.get((channel, name), ())
+            if q.selector.occurrence in (None, occurrence) and q.selector.field == field
         ]
         return sorted(found, key=lambda q: q.selector.occurrence is None)
 
+    def names(self, channel: str, name: str) -> bool:
+        """True when some quirk is declared for ``(channel, name)``."""
+        return (channel, name) in self._by_name
+
 
 def load_quirks(
-    source: Union[str, os.PathLike, Iterable[str]], *, name: Union[str, None] = None
+    source: Union[str, os.PathLike, Iterable[Union[str, bytes]]], *, name: Union[str, None] = None
 ) -> QuirkSet:
     """Read a quirks file (a path) or its lines; ``QuirksError`` names file and line.
+
+    Its ``tolerance`` lines become the set's ``tolerances``.
 
     >>> load_quirks(["# comment", "", "detector_convention: c_value MOSFLM | hard-coded"]
     ...             ).entries[0].literal[0].value
     'MOSFLM'
     """
+    label, declarations = _read(source, name)
+    quirks = tuple(d for d in declarations if isinstance(d, Quirk))
+    tolerances = tuple(d for d in declarations if isinstance(d, DeclaredTolerance))
+    return QuirkSet(quirks, label, tolerances)
+
+
+def load_tolerances(
+    source: Union[str, os.PathLike, Iterable[Union[str, bytes]]], *, name: Union[str, None] = None
+) -> tuple[DeclaredTolerance, ...]:
+    """Read a file (a path) or lines of ``tolerance`` declarations only.
+
+    >>> [t.describe() for t in load_tolerances(["F_latt: tolerance rtol 1e-10 atol 1e-14 | why"])]
+    ['tolerance rtol 1e-10 atol 1e-14']
+    """
+    label, declarations = _read(source, name)
+    for declaration in declarations:
+        if isinstance(declaration, Quirk):
+            raise QuirksError(
+                label, declaration.line_no,
+                f"only 'tolerance' declarations belong in a tolerances file, got "
+                f"'{declaration.kind}' (put quirks in a quirks file)",
+            )
+    return tuple(declarations)
+
+
+def _read(source, name: Union[str, None]) -> tuple[str, list]:
     if isinstance(source, (str, os.PathLike)):
         label = name or os.fspath(source)
-        with open(source, encoding="utf-8") as handle:
-            return _load(handle, label)
-    return _load(source, name or "<lines>")
+        with open(source, "rb") as handle:
+            return label, _load(handle, label)
+    label = name or "<lines>"
+    return label, _load(source, label)
 
 
-def _load(lines: Iterable[str], label: str) -> QuirkSet:
-    entries = []
+def _load(lines: Iterable[Union[str, bytes]], label: str) -> list:
+    declarations = []
     for line_no, raw in enumerate(lines, start=1):
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise QuirksError(
+                    label, line_no, f"not valid UTF-8 (byte {exc.start + 1} of the line)"
+                ) from None
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         try:
-            entries.append(_parse_line(line, label, line_no))
+            declarations.append(_parse_line(line, label, line_no))
         except ValueError as exc:
             raise QuirksError(label, line_no, str(exc)) from None
-    return QuirkSet(tuple(entries), label)
+    return declarations
 
 
-def _parse_line(line: str, label: str, line_no: int) -> Quirk:
+def _parse_line(line: str, label: str, line_no: int) -> Union[Quirk, DeclaredTolerance]:
     head, bar, reason = line.partition("|")
     if not bar or not reason.strip():
         raise ValueError(
-            f"missing reason in {line!r}; expected SELECTOR: KIND [ARGUMENT] | REASON"
+            f"missing reason in {_shown(line)}; expected SELECTOR: KIND [ARGUMENT] | REASON"
         )
     selector_text, colon, spec = head.partition(":")
     if not colon:
-        raise ValueError(f"missing ':' after the selector in {line!r}")
+        raise ValueError(f"missing ':' after the selector in {_shown(line)}")
     selector = parse_selector(selector_text)
-    kind, _, argument = spec.strip().partition(" ")
+    kind, argument = (spec.split(None, 1) + ["", ""])[:2]
     argument = argument.strip()
     if kind not in KINDS:
         raise ValueError(
-            f"unknown kind {kind!r}; allowed: {', '.join(KINDS)}"
+            f"unknown kind {_shown(kind)}; allowed: {', '.join(KINDS)}"
             if kind
-            else f"missing kind after {selector_text.strip()!r}:"
+            else f"missing kind after {_shown(selector_text.strip())}:"
         )
     if KINDS[kind] and not argument:
         raise ValueError(f"'{kind}' needs an argument")
     if not KINDS[kind] and argument:
-        raise ValueError(f"'{kind}' takes no argument, got {argument!r}")
+        raise ValueError(f"'{kind}' takes no argument, got {_shown(argument)}")
+    if kind == "tolerance":
+        return DeclaredTolerance(selector, parse_tolerance(argument), reason.strip(), label, line_no)
     quirk = Quirk(selector, kind, argument, reason.strip(), label, line_no)
     return _with_argument(quirk)
 
 
 def _with_argument(quirk: Quirk) -> Quirk:
-    fields = quirk.__dict__.copy()
+    fields = dict(quirk.__dict__)
     if quirk.kind == "factor":
         fields["factor"] = parse_factor(quirk.argument)
     elif quirk.kind == "c_value":
@@ -243,6 +334,29 @@ def _with_argument(quirk: Quirk) -> Quirk:
     elif quirk.kind == "same_as":
         fields["target"] = parse_selector(quirk.argument)
     return Quirk(**fields)
+
+
+def parse_tolerance(text: str) -> Tolerance:
+    """Parse ``rtol R``, ``atol A`` or both (either order); the part not given is 0.
+
+    >>> parse_tolerance("atol 1e-15")
+    Tolerance(rtol=0.0, atol=1e-15)
+    """
+    found: dict[str, float] = {}
+    rest = text.strip()
+    while rest:
+        match = _TOLERANCE_PART.match(rest)
+        if match is None or match.group(1) in found:
+            raise ValueError(
+                f"bad tolerance {_shown(text.strip())}; expected rtol R, atol A or rtol R atol A "
+                f"(R, A finite numbers >= 0)"
+            )
+        value = float(match.group(2))
+        if not math.isfinite(value):
+            raise ValueError(f"{match.group(1)} in {_shown(text.strip())} must be finite")
+        found[match.group(1)] = value
+        rest = rest[match.end():].lstrip()
+    return Tolerance(rtol=found.get("rtol", 0.0), atol=found.get("atol", 0.0))
 
 
 def parse_factor(text: str) -> float:
@@ -253,13 +367,16 @@ def parse_factor(text: str) -> float:
     """
     parts = text.split("/")
     if len(parts) > 2:
-        raise ValueError(f"bad factor {text!r}; expected NUMBER, pi or A/B")
+        raise ValueError(f"bad factor {_shown(text)}; expected NUMBER, pi or A/B")
     values = [_factor_term(part, text) for part in parts]
     if len(values) == 2 and values[1] == 0:
-        raise ValueError(f"factor {text!r} divides by zero")
-    result = values[0] / values[1] if len(values) == 2 else values[0]
+        raise ValueError(f"factor {_shown(text)} divides by zero")
+    try:
+        result = values[0] / values[1] if len(values) == 2 else values[0]
+    except OverflowError:
+        result = math.inf
     if result == 0 or not math.isfinite(result):
-        raise ValueError(f"factor {text!r} must be finite and non-zero")
+        raise ValueError(f"factor {_shown(text)} must be finite and non-zero")
     return result
 
 
@@ -267,147 +384,7 @@ def _factor_term(part: str, text: str) -> float:
     match = _FACTOR_TERM.fullmatch(part.strip())
     if match is None:
         raise ValueError(
-            f"bad factor {text!r}; expected a number (1e-3), pi, or A/B such as 180/pi"
+            f"bad factor {_shown(text)}; expected a number (1e-3), pi, or A/B such as 180/pi"
         )
     magnitude = math.pi if match.group("pi") else float(match.group("num"))
     return -magnitude if match.group("sign") == "-" else magnitude
-
-
-# (factor, as printed, what it usually means); C = factor x Py.
-_FACTORS = (
-    (1e3, "1e3", "mm vs m?"),
-    (1e-3, "1e-3", "m vs mm?"),
-    (1e6, "1e6", "µm vs m?"),
-    (1e-6, "1e-6", "m vs µm?"),
-    (1e10, "1e10", "Å vs m?"),
-    (1e-10, "1e-10", "m vs Å?"),
-    (180 / math.pi, "180/pi", "deg vs rad?"),
-    (math.pi / 180, "pi/180", "rad vs deg?"),
-    (-1.0, "-1", "sign flip?"),
-)
-_MAX_PERMUTED = 6  # 6! = 720 orderings is still instant; longer vectors are skipped
-
-
-
-
-def paired_numbers(c_items, py_items) -> Union[tuple[list[float], list[float]], None]:
-    """Both values' numbers when the values have the same layout and are all numeric.
-
-    >>> paired_numbers(parse_value("X:1 Y:2"), parse_value("X:3 Y:4"))
-    ([1.0, 2.0], [3.0, 4.0])
-    """
-    if value_shape(c_items) != value_shape(py_items):
-        return None
-    c, py = value_numbers(c_items), value_numbers(py_items)
-    return None if c is None or py is None else (c, py)
-
-
-def scaled_match(c_items, py_items, factor: float, tol: Tolerance) -> bool:
-    """True when every number of C equals ``factor`` x the matching number of Py.
-
-    >>> from tracehooks._diff import Tolerance
-    >>> scaled_match(parse_value("5.5e-06"), parse_value("0.0055"), 1e-3, Tolerance())
-    True
-    """
-    pair = paired_numbers(c_items, py_items)
-    return pair is not None and all(tol.close(a, factor * b) for a, b in zip(*pair))
-
-
-def _part_hint(c_items, py_items, tol: Tolerance) -> Union[str, None]:
-    pair = paired_numbers(c_items, py_items)
-    if pair is None:
-        return None
-    for factor, text, meaning in _FACTORS:
-        if scaled_match(c_items, py_items, factor, tol):
-            return f"C = {text} x Py ({meaning})"
-    c, py = pair
-    if all(isinstance(i, Scalar) for i in c_items) and 2 <= len(c) <= _MAX_PERMUTED:
-        return _vector_hint(c, py, tol)
-    if len(c_items) == 1 and isinstance(c_items[0], Matrix):
-        rows, cols = c_items[0].shape
-        if rows == cols > 1:
-            transposed = [c[r * rows + k] for k in range(rows) for r in range(rows)]
-            if all(tol.close(a, b) for a, b in zip(transposed, py)):
-                return "C = Py transposed (row/column order?)"
-    return None
-
-
-def _signs(c: list[float], py: list[float], tol: Tolerance) -> Union[list[int], None]:
-    signs = []
-    for a, b in zip(c, py):
-        if tol.close(a, b):
-            signs.append(1)
-        elif tol.close(a, -b):
-            signs.append(-1)
-        else:
-            return None
-    return signs
-
-
-def _vector_hint(c: list[float], py: list[float], tol: Tolerance) -> Union[str, None]:
-    signs = _signs(c, py, tol)
-    if signs is not None:
-        return f"C = Py x [{_join(signs)}] (component sign flip?)"
-    identity = tuple(range(len(c)))
-    signed = None
-    for order in itertools.permutations(identity):
-        signs = _signs(c, [py[i] for i in order], tol)
-        if signs is None or order == identity:
-            continue
-        picked = f"Py[{_join(i + 1 for i in order)}]"
-        if -1 not in signs:
-            return f"C = {picked} (components permuted?)"
-        # Keep looking: a pure permutation is the simpler explanation.
-        signed = signed or f"C = {picked} x [{_join(signs)}] (permuted and sign-flipped?)"
-    return signed
-
-
-def _join(values) -> str:
-    return " ".join(str(v) for v in values)
-
-
-def _near_zero_note(c_items, py_items, cmp: Comparison, tol: Tolerance) -> Union[str, None]:
-    # Only vectors and matrices: a lone number has no larger scale to be small against.
-    c_nums, py_nums = value_numbers(c_items), value_numbers(py_items)
-    if any(isinstance(i, Keyed) for i in c_items) or c_nums is None or py_nums is None:
-        return None
-    failing = cmp.mismatches
-    if len(c_nums) < 2 or not failing or any(m.kind != "numeric" for m in failing):
-        return None
-    worst = max(m.abs_delta for m in failing)
-    scale = max((abs(x) for x in c_nums + py_nums if math.isfinite(x)), default=0.0)
-    if any(not math.isfinite(m.abs_delta) for m in failing) or worst > tol.rtol * scale:
-        return None
-    suggestion = 10.0 ** math.ceil(math.log10(worst))
-    wheres = ", ".join(m.where for m in failing[:3])
-    return (
-        f"near zero at {wheres}: |Δ| {worst:.3g} is within rtol of the value's scale "
-        f"{scale:.3g}; --atol {suggestion:g} would accept it"
-    )
-
-
-def value_hints(
-    c_items: tuple[Item, ...], py_items: tuple[Item, ...], cmp: Comparison, tol: Tolerance
-) -> list[str]:
-    """Explain a failed comparison: unit factor, sign, permutation, near-zero.
-
-    >>> from tracehooks._diff import Tolerance, compare_values
-    >>> c, py = parse_value("100 6.5 -6.5"), parse_value("0.1 0.0065 -0.0065")
-    >>> value_hints(c, py, compare_values(c, py, Tolerance()), Tolerance())
-    ['C = 1e3 x Py (mm vs m?)']
-    """
-    if len(c_items) != len(py_items):
-        return []
-    hints = []
-    if any(isinstance(i, Keyed) for i in c_items):
-        for idx in sorted({m.item for m in cmp.mismatches}):
-            hint = _part_hint(c_items[idx:idx + 1], py_items[idx:idx + 1], tol)
-            if hint:
-                item = c_items[idx]
-                where = item.key if isinstance(item, Keyed) else f"[{idx + 1}]"
-                hints.append(f"{where}: {hint}")
-    else:
-        hint = _part_hint(c_items, py_items, tol)
-        hints.extend([hint] if hint else [])
-    near = _near_zero_note(c_items, py_items, cmp, tol)
-    return hints + ([near] if near else [])

@@ -208,7 +208,8 @@ def test_keyed_matrix_value():
         ("TRACE_C:Rx=[1 2; 3]", "<lines>:1: Rx: matrix '[1 2; 3]' has rows of different lengths [2, 1]"),
         ("TRACE_C:Rx=[1 2;]", "<lines>:1: Rx: empty row in matrix '[1 2;]'"),
         ("TRACE_C:angles_rad=rotx: roty:0", "<lines>:1: angles_rad: 'rotx:' has an empty value (expected rotx:VALUE)"),
-        ("TRACE_C: 5x 1", "<lines>:1: TRACE_C line has name '5x'; a name is a letter or '_' followed by letters, digits, '_' or '.'"),
+        ("TRACE_C: 5x 1",
+         "<lines>:1: TRACE_C line has name '5x'; a name is a letter or '_' followed by letters, digits, '_' or '.'"),
         ("TRACE_C_PHI phi_tic=0 junk", "<lines>:1: record-style TRACE_C_PHI line: 'junk' is not KEY=VALUE"),
     ],
 )
@@ -263,3 +264,40 @@ def test_every_line_of_a_reference_log_is_a_record():
     assert len(trace.records) == len(lines)
     assert (trace.ignored_other_side, trace.ignored_untagged) == (0, 0)
     assert {r.channel for r in trace.records} == {"", "PHI", "SOURCE2"}
+
+
+@pytest.mark.parametrize(
+    "line, printed",
+    [
+        ("TRACE_C:pix0_vector=0.1 0.0065", "TRACE_PY: pix0_vector 0.1 0.0065"),
+        ("TRACE_C_PHI phi_tic=0 k_frac=-1.92", "TRACE_PY_PHI phi_tic=0 k_frac=-1.92"),
+        ("TRACE_C: record 1 2", "TRACE_PY: record 1 2"),
+        ("DETECTOR_PIX0_VECTOR 0.1 0.0065", "TRACE_PY: DETECTOR_PIX0_VECTOR 0.1 0.0065"),
+    ],
+)
+def test_record_prints_back_as_a_line(line, printed):
+    """Record.to_line gives a line of the given side that parses to the same key and text."""
+    record = parse_trace(["TRACE_C: x 1", line]).records[1]
+    again = parse_trace([record.to_line("TRACE_PY")]).records[0]
+    assert (record.to_line("TRACE_PY"), again.key, again.text) == (printed, record.key, record.text)
+
+
+def test_find_a_record_by_key():
+    """Trace.find returns the record of (channel, name, occurrence), or None."""
+    trace = parse_trace(["TRACE_C: a 1", "TRACE_C_PHI: a 2", "TRACE_C: a 3"])
+    assert (trace.find("", "a", 2).line_no, trace.find("PHI", "a", 1).text, trace.find("", "a", 3)) == (3, "2", None)
+
+
+def test_records_build_on_access_and_compare_like_a_list():
+    """records is a read-only sequence: len, index, negative index, slice, equality with a list."""
+    records = parse_trace(["TRACE_C: a 1", "TRACE_C: b 2"]).records
+    assert (len(records), records[-1].name, [r.name for r in records[:1]]) == (2, "b", ["a"])
+    assert records == list(records)
+    with pytest.raises(IndexError):
+        records[2]
+
+
+def test_long_int_keeps_its_digits():
+    """An int beyond int()'s digit limit is still kind 'int', with the float value inf and its text."""
+    (scalar,) = parse_value("9" * 5000)
+    assert (scalar.kind, scalar.value, scalar.text == "9" * 5000, scalar.number) == ("int", math.inf, True, math.inf)

@@ -67,7 +67,7 @@ def test_file_format_skips_comments_and_keeps_line_numbers(tmp_path):
         ("a: ignore", "missing reason in 'a: ignore'; expected SELECTOR: KIND [ARGUMENT] | REASON"),
         ("a: ignore |  ", "missing reason in 'a: ignore |'; expected SELECTOR: KIND [ARGUMENT] | REASON"),
         ("a ignore | why", "missing ':' after the selector in 'a ignore | why'"),
-        ("a: fator 2 | why", "unknown kind 'fator'; allowed: factor, c_value, same_as, same_norm, ignore"),
+        ("a: fator 2 | why", "unknown kind 'fator'; allowed: factor, c_value, same_as, same_norm, ignore, tolerance"),
         ("a: | why", "missing kind after 'a':"),
         ("a: factor | why", "'factor' needs an argument"),
         ("a: same_norm 2 | why", "'same_norm' takes no argument, got '2'"),
@@ -175,7 +175,7 @@ def test_ignore_covers_one_sided_names():
 
 def test_factor_cannot_cover_a_one_sided_name():
     """A factor needs Py's value; a C-only name stays only_c with a note."""
-    report = judge(["TRACE_C: a 1"], [], ["a: factor 2 | why"])
+    report = judge(["TRACE_C: a 1"], ["TRACE_PY: b 1"], ["a: factor 2 | why"])
     assert report.rows[0].verdict == "only_c"
     assert report.rows[0].notes == (
         "declared quirk did not hold: a: factor 2 (q.txt line 1); needs Py's value of the same name",
