@@ -1,5 +1,9 @@
 """A differentiable PyTorch port of the nanoBragg X-ray diffraction simulator, in parity with the C program.
 
+The names below are loaded on first use, so ``import nanobrag_torch`` (and the command line's ``--help``)
+does not import torch, and importing one layer (``nanobrag_torch.simulator``) does not drag in the ones
+above it (the command line, tracing).
+
 Example:
     >>> import nanobrag_torch as nb
     >>> config = nb.SimulationConfig(detector=nb.DetectorConfig(fpixels=16, spixels=16, oversample=1),
@@ -9,20 +13,19 @@ Example:
     (16, 16)
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-from .cli import parse_args
-from .config import (BeamConfig, CrystalConfig, CrystalShape, DetectorConfig, DetectorConvention, DetectorPivot,
-                     OutputConfig, SimulationConfig, SourcePoint)
-from .models.beam import Beam
-from .models.crystal import Crystal
-from .models.detector import Detector
-from .simulator import Simulator
+import importlib
 
-try:
-    __version__ = version("nanobrag-torch")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0+unknown"
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:  # what static tools see; at run time __getattr__ below loads each name on first use
+    from .cli import parse_args
+    from .config import (BeamConfig, CrystalConfig, CrystalShape, DetectorConfig, DetectorConvention,
+                         DetectorPivot, OutputConfig, SimulationConfig, SourcePoint)
+    from .models.beam import Beam
+    from .models.crystal import Crystal
+    from .models.detector import Detector
+    from .simulator import Simulator
 
 __all__ = [
     "Beam",
@@ -40,3 +43,46 @@ __all__ = [
     "SourcePoint",
     "parse_args",
 ]
+
+# Exported name -> the module that defines it.
+_HOMES = {
+    "Beam": ".models.beam",
+    "BeamConfig": ".config",
+    "Crystal": ".models.crystal",
+    "CrystalConfig": ".config",
+    "CrystalShape": ".config",
+    "Detector": ".models.detector",
+    "DetectorConfig": ".config",
+    "DetectorConvention": ".config",
+    "DetectorPivot": ".config",
+    "OutputConfig": ".config",
+    "SimulationConfig": ".config",
+    "Simulator": ".simulator",
+    "SourcePoint": ".config",
+    "parse_args": ".cli",
+}
+
+
+def __getattr__(name: str):
+    """Load an exported name (or ``__version__``) on first use and keep it in the module."""
+    if name == "__version__":
+        value = _installed_version()
+    elif name in _HOMES:
+        value = getattr(importlib.import_module(_HOMES[name], __name__), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | {"__version__"})
+
+
+def _installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nanobrag-torch")
+    except PackageNotFoundError:  # running from a source tree that was not installed
+        return "0+unknown"

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Optional, Sequence, Tuple, Union
 
-import numpy as np
-import torch
+if TYPE_CHECKING:  # configs are plain data: parsing a command line needs neither torch nor numpy
+    import numpy as np
+    import torch
 
-Scalar = Union[float, torch.Tensor]
-Vector3 = Union[Tuple[float, float, float], Sequence[float], torch.Tensor]
+Scalar = Union[float, "torch.Tensor"]
+Vector3 = Union[Tuple[float, float, float], Sequence[float], "torch.Tensor"]
 
 __all__ = [
     "BeamConfig",

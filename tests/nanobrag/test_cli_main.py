@@ -3,6 +3,7 @@
 import io
 import subprocess
 import sys
+import time
 
 import fabio
 import numpy as np
@@ -116,6 +117,16 @@ def test_malformed_hkl_line_names_file_and_line(folder, capsys):
     assert "bad.hkl" in err and "line 2" in err and len(err.strip().splitlines()) == 1
 
 
+def test_long_digit_run_in_hkl_file_is_a_quick_one_line_error(folder, capsys):
+    """A 200 KB run of digits in an HKL line: one short error line naming the file and line, at once."""
+    (folder / "long.hkl").write_text("0 0 1 10\n0 0 2 " + "7" * 200_000 + "x\n")
+    started = time.perf_counter()
+    assert main(SMALL + ["-hkl", "long.hkl"]) == 2
+    assert time.perf_counter() - started < 5.0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and len(err) < 300 and "long.hkl, line 2: F must be a number" in err
+
+
 def test_unreadable_matrix_is_an_error(folder, capsys):
     """A -mat file with too few numbers is a clear error, status 2."""
     (folder / "short.mat").write_text("0.01 0 0\n0 0.01\n")
@@ -163,25 +174,6 @@ def test_module_entry_point_runs(folder):
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "max_I = " in done.stdout
-
-
-def test_parity_tool_on_a_case(capsys):
-    """python -m nanobrag_torch.parity CASE: trace MATCH and image MATCH, status 0."""
-    from nanobrag_torch.parity import main as parity
-
-    assert parity([str(ReferenceCase("phys_water_flux").folder)]) == 0
-    out = capsys.readouterr().out
-    assert "C physics bug in effect: -water" in out and "(reproduced: -c_compat)" in out
-    assert "\nMATCH: " in out and "IMAGE MATCH: max 0 float32 ulps" in out
-
-
-def test_parity_tool_reports_a_difference(capsys):
-    """Forcing the corrected physics on a case hit by a C bug makes the parity check fail (status 1)."""
-    from nanobrag_torch.parity import main as parity
-
-    assert parity([str(ReferenceCase("phys_water_flux").folder), "--c-compat", "off"]) == 1
-    out = capsys.readouterr().out
-    assert "DIVERGE: first at I_before_scaling" in out and "IMAGE DIFFERS" in out
 
 
 def test_trace_pixel_outside_the_roi_is_noted_not_traced(folder, capsys):

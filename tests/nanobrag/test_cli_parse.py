@@ -167,7 +167,7 @@ def test_partial_cell_is_padded():
 
 def test_crystal_size_is_clipped_to_the_beam():
     """nanoBragg clips the crystal's y/z size to the beam size; the port reports it."""
-    parsed = parse("-xtalsize 0.3 -beamsize 0.1")
+    parsed = parse("-xtalsize 0.3 -beamsize 0.1 -oversample 1")
     assert parsed.simulation.crystal.xtal_size_mm == (0.3, 0.1, 0.1)
     assert any("clipped to the beam size" in n for n in parsed.notes)
 
@@ -175,11 +175,11 @@ def test_crystal_size_is_clipped_to_the_beam():
 @pytest.mark.parametrize("argv,message", [
     ("-distanse 100", "unknown flag '-distanse' (did you mean -distance?)"),
     ("-distance", "-distance: expected 1 value, got 0"),
-    ("-distance far", "-distance: expected a number, got 'far'"),
-    ("-N 2.5", "-N: expected an integer, got '2.5'"),
+    ("-distance far", "-distance: expected a number > 0 (mm), got 'far'"),
+    ("-N 2.5", "-N: expected an integer >= 1, got '2.5'"),
     ("-pivot middle", "-pivot: expected 'sample' or 'beam', got 'middle'"),
     ("-detpixels 0", "detector has 0 pixels along fast: -detpixels/-detsize must be positive"),
-    ("-pixel -0.1", "-pixel: must be positive, got -0.1"),
+    ("-pixel -0.1", "-pixel: expected a number > 0 (mm), got '-0.1'"),
     ("-detpixels 10 -trace_pixel 3 10", "-trace_pixel: pixel (slow 3, fast 10) is outside the 10x10"),
     ("-detpixels 10 -roi 5 4 0 9", "-roi: 5 4 0 9 selects no pixel of the 10x10 detector"),
     ("-fdet_vector 0 0", "-fdet_vector: expected 3 values, got 2"),

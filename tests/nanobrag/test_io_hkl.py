@@ -2,6 +2,7 @@
 
 import hashlib
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +87,8 @@ def test_read_fdump_rejects_truncated_file(tmp_path):
     write_fdump(tmp_path / "Fdump.bin", read_hkl(INPUTS / "cubic.hkl"))
     data = (tmp_path / "Fdump.bin").read_bytes()
     (tmp_path / "Fdump.bin").write_bytes(data[:1000])
-    with pytest.raises(FdumpFormatError, match=r"Fdump\.bin: file has 1000 bytes; the header's ranges need exactly 32784"):
+    with pytest.raises(FdumpFormatError,
+                       match=r"Fdump\.bin: file has 1000 bytes; the header's ranges need exactly 32784"):
         read_fdump(tmp_path / "Fdump.bin")
 
 
@@ -149,6 +151,37 @@ def test_malformed_files_raise_with_file_and_line(tmp_path, text, message):
     """Malformed input raises HKLFormatError naming the file and the 1-based line."""
     with pytest.raises(HKLFormatError, match=message):
         read_hkl(_write(tmp_path, text))
+
+
+DIGITS = "1" * 200_000
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        (f"0 0 1 {DIGITS}x", r"line 2: F must be a number, got '1{40}'\.\.\. \(200001 characters\)$"),
+        (f"0 0 1 1e{DIGITS}x", r"line 2: F must be a number, got '1e1{38}'\.\.\. \(200003 characters\)$"),
+        (f"{DIGITS} 0 1 2", r"line 2: h = 1{40}\.\.\. \(200000 characters\) is outside the C int range"),
+        (f"0 0 {DIGITS}", r"line 2: expected 4 fields 'h k l F', got 3: '0 0 1{36}'\.\.\. \(200004 characters\)$"),
+    ],
+    ids=["F", "exponent", "h", "fields"],
+)
+def test_long_digit_run_is_a_quick_one_line_error(tmp_path, line, message):
+    """A 200 KB run of digits in a line is reported at once (no quadratic backtracking), in one short line."""
+    path = _write(tmp_path, f"0 0 0 1\n{line}\n")
+    started = time.perf_counter()
+    with pytest.raises(HKLFormatError, match=r"test\.hkl, " + message) as raised:
+        read_hkl(path)
+    assert time.perf_counter() - started < 2.0
+    assert "\n" not in str(raised.value) and len(str(raised.value)) < 300
+
+
+def test_long_digit_run_as_f_reads_as_the_c_does(tmp_path):
+    """A 200 KB run of digits is a number, as strtod reads it: infinity, without delay."""
+    path = _write(tmp_path, f"0 0 0 1\n0 0 1 {DIGITS}\n")
+    started = time.perf_counter()
+    assert read_hkl(path).F.ravel().tolist() == [1.0, math.inf]
+    assert time.perf_counter() - started < 2.0
 
 
 def test_hkl_format_error_is_a_value_error():

@@ -1,6 +1,7 @@
 """Tests for nanobrag_torch.io.matrix: MOSFLM orientation matrix files."""
 
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,8 @@ def test_non_number_names_the_line(tmp_path):
     """Text among the first nine numbers is an error naming the line and the text."""
     path = tmp_path / "bad.mat"
     path.write_text("1 2 3\n4 five 6\n7 8 9\n")
-    with pytest.raises(MatrixFormatError, match=r"bad\.mat, line 2: expected number 5 of the 9 matrix elements, got 'five'"):
+    with pytest.raises(MatrixFormatError,
+                       match=r"bad\.mat, line 2: expected number 5 of the 9 matrix elements, got 'five'"):
         read_mosflm_matrix(path)
 
 
@@ -52,3 +54,13 @@ def test_reciprocal_vectors_rejects_wrong_shape():
     """reciprocal_vectors needs a 3x3 matrix."""
     with pytest.raises(ValueError, match=r"matrix has shape \(2, 3\), expected \(3, 3\)"):
         reciprocal_vectors(np.zeros((2, 3)))
+
+
+def test_long_digit_run_is_read_at_once(tmp_path):
+    """A 200 KB run of digits followed by text is one number (as strtod reads it), then an error, both at once."""
+    path = tmp_path / "long.mat"
+    path.write_text("1 0 0\n0 " + "1" * 200_000 + "x 0\n0 0 1\n")
+    started = time.perf_counter()
+    with pytest.raises(MatrixFormatError, match=r"long\.mat, line 2: expected number 6 of the 9 .*, got 'x'$"):
+        read_mosflm_matrix(path)
+    assert time.perf_counter() - started < 2.0

@@ -1,5 +1,7 @@
 """Tests for nanobrag_torch.io.sourcefile: the C's read_text_file rules for -sourcefile."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -56,3 +58,12 @@ def test_file_without_data_is_an_error(tmp_path, text):
     path.write_text(text)
     with pytest.raises(SourceFileError, match=r"empty\.txt: no data lines; expected lines of up to 5 numbers"):
         read_sourcefile(path)
+
+
+def test_long_digit_run_is_read_at_once(tmp_path):
+    """A 200 KB run of digits in a column is read as atof reads it (infinity), without delay."""
+    path = tmp_path / "long.txt"
+    path.write_text("-10 0 " + "1" * 200_000 + "x 1 1e-10\n")
+    started = time.perf_counter()
+    assert read_sourcefile(path).tolist() == [[-10.0, 0.0, np.inf, 1.0, 1e-10]]
+    assert time.perf_counter() - started < 2.0

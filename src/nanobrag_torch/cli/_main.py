@@ -2,26 +2,37 @@
 
 stdout gets what nanoBragg prints that users rely on (the summary, and with ``-trace_pixel`` the TRACE_PY
 lines of the detector and of the traced pixel); stderr gets notes about flags nanoBragg ignores or
-overrides, physics that differs from the C unless ``-c_compat``, errors (one line, exit status 2) and
-the progress bar.
+overrides, physics that differs from the C unless ``-c_compat``, errors (one line) and the progress bar.
+Exit status: 0 success, 1 the run failed after its input was accepted (an output could not be written, the
+image is not finite; nothing is written), 2 bad input, 128+N on signal N (130 for Ctrl-C).
+
+This module imports only the standard library when it is loaded, and each step loads what it needs:
+``--version`` nothing more, ``--help`` and argument errors the parser (which imports no torch), a run
+torch and the simulator, ``-trace_pixel`` the tracing harness.
 """
 
 from __future__ import annotations
 
 import math
+import signal
 import sys
 import time
-from typing import List, Optional, Sequence, TextIO
 
-import torch
+from ._signals import quiet_when_stdout_closes, signals_deferred, terminate_by_exception
 
-from ..simulator import Simulator
-from ..trace import detector_block, record_detector, trace_pixel
-from ._flags import FLAGS, CommandLineError
-from ._outputs import default_seed, write_outputs, writable
-from ._parse import ParsedCommandLine, parse_args
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import List, Optional, Sequence, TextIO
+
+    from ..simulator import Simulator
+    from ._parse import ParsedCommandLine
 
 PROGRAM = "nanobrag-torch"
+_HELP = ("-h", "-help", "--help")
+
+
+class RunFailed(RuntimeError):
+    """The run could not produce its outputs although its input was accepted (exit status 1)."""
 
 
 class ProgressBar:
@@ -43,39 +54,67 @@ class ProgressBar:
         self.stream.flush()
 
 
+@quiet_when_stdout_closes
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run ``nanobrag-torch`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    """Run ``nanobrag-torch`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
+
+    Ctrl-C (and SIGTERM, SIGHUP) anywhere — while torch is imported, while parsing, simulating or writing —
+    prints ``nanobrag-torch: interrupted`` and returns 128 + the signal number, leaving no temporary file
+    and the old outputs (or, once their commit has begun, all the new ones).
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "-help", "--help"):
+    try:
+        with terminate_by_exception():
+            return _command(argv)
+    except KeyboardInterrupt as interrupt:
+        print(f"{PROGRAM}: interrupted", file=sys.stderr)
+        return 128 + getattr(interrupt, "signum", signal.SIGINT)
+
+
+def _command(argv: List[str]) -> int:
+    if argv[:1] == ["--version"]:
+        from .. import __version__
+
+        print(f"{PROGRAM} {__version__}")
+        return 0
+    with signals_deferred():  # should parsing import torch: see run()
+        from ._flags import CommandLineError
+        from ._parse import parse_args
+
+    if not argv or argv[0] in _HELP:
         print(usage())
         return 0 if argv else 2
     try:
-        parsed = parse_args(argv)
-        return run(parsed)
+        return run(parse_args(argv))
     except CommandLineError as error:
         print(f"{PROGRAM}: error: {error}", file=sys.stderr)
         return 2
-    except OSError as error:
+    except (OSError, RunFailed) as error:
         print(f"{PROGRAM}: error: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"{PROGRAM}: interrupted", file=sys.stderr)
-        return 130
 
 
 def usage() -> str:
     """The list of flags, grouped as nanoBragg's usage text groups them."""
+    from ._flags import FLAGS
+
     lines = [f"usage: {PROGRAM} -cell a b c alpha beta gamma | -mat FILE  [-hkl FILE | -default_F F]  [flags ...]",
+             f"       {PROGRAM} --help | --version",
              "", "A nanoBragg command line means the same here (see docs/nanobrag_cli.md). Flags:"]
     for flag in FLAGS:
         names = ", ".join(flag.names)
         values = {0: "", -6: " a [b c alpha beta gamma]", -3: " x y z | random"}.get(flag.nvalues,
                                                                                   " " + " ".join(["V"] * flag.nvalues))
-        lines.append(f"  {names}{values}".ljust(44) + f" {flag.help}")
+        domains = flag.value_help()
+        lines.append(f"  {names}{values}".ljust(44) + f" {flag.help}" + (f" [{domains}]" if domains else ""))
     return "\n".join(lines)
 
 
 def _device_and_dtype(parsed: ParsedCommandLine):
+    import torch
+
+    from ._flags import CommandLineError
+
     dtype = {"float64": torch.float64, "float32": torch.float32}[parsed.dtype]
     try:
         device = torch.device(parsed.device)
@@ -86,47 +125,27 @@ def _device_and_dtype(parsed: ParsedCommandLine):
     return device, dtype
 
 
-def _check_output_paths(parsed: ParsedCommandLine) -> None:
-    output = parsed.output
-    paths = [output.floatfile, output.intfile]
-    paths += [output.pgmfile] if output.write_pgm else []
-    paths += [output.noisefile] if output.write_noise else []
-    for path in filter(None, paths):
-        if not writable(path):
-            raise CommandLineError(f"cannot write {path}: its folder does not exist or is not writable")
-
-
 def run(parsed: ParsedCommandLine, stdout: TextIO = None, stderr: TextIO = None) -> int:
-    """Simulate ``parsed`` and write its outputs; returns the exit status."""
+    """Simulate ``parsed`` and write its outputs; returns the exit status.
+
+    Raises ``CommandLineError`` for bad input (before anything is simulated or written), ``RunFailed`` for
+    an image that is not finite and ``OSError`` for an output that cannot be written (nothing is written).
+    """
+    # This loads torch and the simulator. A Ctrl-C inside torch's import can abort the process (a Python
+    # exception inside a C++ call during the import ends in std::terminate), so it is handled just after.
+    with signals_deferred():
+        from ._outputs import check_output_paths, default_seed, write_outputs
+
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     for note in parsed.notes:
         print(f"{PROGRAM}: note: {note}", file=stderr)
     device, dtype = _device_and_dtype(parsed)
-    _check_output_paths(parsed)
+    check_output_paths(parsed.output)
     config, output = parsed.simulation, parsed.output
-    try:
-        with record_detector() as recorded:
-            simulator = Simulator.from_config(config, device=device, dtype=dtype)
-    except ValueError as error:
-        raise CommandLineError(str(error)) from None
-    if not config.c_compat:
-        for difference in simulator.c_compat_differences():
-            print(f"{PROGRAM}: note: differs from nanoBragg: {difference} (-c_compat reproduces the C)",
-                  file=stderr)
-    _print_setup(simulator, stdout)
-    if output.trace_pixel is not None:
-        for line in detector_block(recorded):
-            print(line, file=stdout)
-        if _rendered(simulator, *output.trace_pixel):
-            lines, _ = trace_pixel(simulator, *output.trace_pixel)
-            for line in lines:
-                print(line, file=stdout)
-        else:
-            print(f"{PROGRAM}: note: -trace_pixel {output.trace_pixel[0]} {output.trace_pixel[1]} is outside "
-                  "-roi or masked: it is not rendered, so there is no pixel to trace (nanoBragg prints "
-                  "nothing for it either)", file=stderr)
+    simulator = _simulator(parsed, device, dtype, stdout, stderr)
     show_progress = output.progress if output.progress is not None else stderr.isatty()
     image = simulator.run(progress=ProgressBar(stderr) if show_progress else None)
+    _check_finite(image)
     solid_angle = simulator.solid_angle_sum_sr()
     print("solid angle subtended by detector = %g steradian ( %g%% sphere)"
           % (solid_angle, 100 * solid_angle / 4 / math.pi), file=stdout)
@@ -135,6 +154,60 @@ def run(parsed: ParsedCommandLine, stdout: TextIO = None, stderr: TextIO = None)
                               hkl_table=config.crystal.hkl if output.hkl_path else None):
         print(line, file=stdout)
     return 0
+
+
+def _simulator(parsed: ParsedCommandLine, device, dtype, stdout: TextIO, stderr: TextIO) -> Simulator:
+    """Build the simulator, print the set-up (and, with -trace_pixel, the traced detector and pixel)."""
+    from ..simulator import Simulator
+    from ._flags import CommandLineError
+
+    config, trace = parsed.simulation, parsed.output.trace_pixel
+    try:
+        if trace is None:  # an untraced run does not load the tracing harness
+            simulator, recorded = Simulator.from_config(config, device=device, dtype=dtype), None
+        else:
+            from ..trace import record_detector
+
+            with record_detector() as recorded:
+                simulator = Simulator.from_config(config, device=device, dtype=dtype)
+    except ValueError as error:
+        raise CommandLineError(str(error)) from None
+    if not config.c_compat:
+        for difference in simulator.c_compat_differences():
+            print(f"{PROGRAM}: note: differs from nanoBragg: {difference} (-c_compat reproduces the C)",
+                  file=stderr)
+    _print_setup(simulator, stdout)
+    if trace is not None:
+        _print_trace(simulator, recorded, trace, stdout, stderr)
+    return simulator
+
+
+def _print_trace(simulator: Simulator, recorded, pixel, stdout: TextIO, stderr: TextIO) -> None:
+    from ..trace import detector_block, trace_pixel
+
+    for line in detector_block(recorded):
+        print(line, file=stdout)
+    if _rendered(simulator, *pixel):
+        lines, _ = trace_pixel(simulator, *pixel)
+        for line in lines:
+            print(line, file=stdout)
+    else:
+        print(f"{PROGRAM}: note: -trace_pixel {pixel[0]} {pixel[1]} is outside -roi or masked: it is not "
+              "rendered, so there is no pixel to trace (nanoBragg prints nothing for it either)", file=stderr)
+
+
+def _check_finite(image) -> None:
+    """Raise ``RunFailed`` if the image holds a NaN or an infinity: a last line of defence behind the
+    validation of the flags, at the cost of one reduction and one device-to-host sync."""
+    import torch
+
+    finite = torch.isfinite(image)
+    if bool(finite.all()):
+        return
+    bad = (~finite).nonzero()
+    slow, fast = (int(i) for i in bad[0])
+    raise RunFailed(f"the simulated image holds {len(bad)} non-finite pixel(s) (NaN or inf; the first at slow "
+                    f"{slow}, fast {fast}): nothing was written; check the values given to the flags")
 
 
 def _rendered(simulator: Simulator, slow: int, fast: int) -> bool:

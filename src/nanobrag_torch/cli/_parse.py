@@ -12,7 +12,8 @@ __all__ = ["ParsedCommandLine", "parse_args"]
 
 
 def _split(argv: Sequence[str], state: FlagState) -> None:
-    """Apply each flag in order; the last flag setting a value wins, as in the C."""
+    """Apply each flag in order; the last flag setting a value wins, as in the C. Each value is checked
+    against its flag's domain before the flag applies (``Flag.convert``)."""
     i = 0
     while i < len(argv):
         token = argv[i]
@@ -22,7 +23,10 @@ def _split(argv: Sequence[str], state: FlagState) -> None:
             suffix = f" (did you mean {hint[0]}?)" if hint else ""
             what = "unknown flag" if token.startswith("-") else "unexpected value"
             raise CommandLineError(f"{what} {token!r}{suffix}")
-        values, i = _values(flag, token, argv, i + 1)
+        tokens, i = _values(flag, token, argv, i + 1)
+        values, notes = flag.convert(token, tokens)
+        state.given[token] = tuple(tokens)
+        state.notes.extend(notes)
         flag.apply(state, token, values)
         state.order.append(token)
 

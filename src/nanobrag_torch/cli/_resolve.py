@@ -1,7 +1,15 @@
-"""From flag values to configs: nanoBragg's defaults, convention/pivot rules, and the files it reads."""
+"""From flag values to configs: nanoBragg's defaults, convention/pivot rules, the files it reads, and the
+checks that need several values at once (run before anything is simulated).
+
+Each flag's own values were checked against their domains when they were read (``_flags``, ``_domains``);
+values from an ``-img``/``-mask`` header go through the same domains here. ``_validate`` then checks what
+only a combination can get wrong: the cell's angles, -flux without a beam size, the ROI and trace pixel
+against the detector, the sources of a -sourcefile, and the memory the run needs (``_memory``).
+"""
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass, field
@@ -9,8 +17,9 @@ from typing import List, Optional
 
 from ..config import (BeamConfig, CrystalConfig, DetectorConfig, DetectorConvention, DetectorPivot,
                       OutputConfig, SimulationConfig, SourcePoint)
-from ..models.detector import nanobrag_odet_vector
-from ._flags import CommandLineError, FlagState
+from . import _memory
+from ._flags import FLAG_BY_NAME, CommandLineError, FlagState
+
 
 @dataclass
 class ParsedCommandLine:
@@ -32,10 +41,13 @@ _CUSTOM_ONLY = _DETECTOR_VECTORS + ("twotheta_axis", "polar_vector", "spindle_ax
 
 
 def resolve(state: FlagState):
-    """Build a ``ParsedCommandLine`` from the flags."""
-    values = _header_defaults(state)
-    values.update(state.values)
+    """Build a ``ParsedCommandLine`` from the flags, or raise ``CommandLineError``."""
     notes = list(state.notes)
+    values = _header_defaults(state, notes)
+    values.update(state.values)
+    dtype = str(values.get("dtype", "float64"))
+    if dtype not in ("float64", "float32"):
+        raise CommandLineError(f"-dtype: expected float64 or float32, got {dtype!r}")
     detector = _detector(state, values, notes)
     beam = _beam(values)
     crystal = _crystal(values, beam, notes)
@@ -43,15 +55,50 @@ def resolve(state: FlagState):
                                   dmin_A=float(values.get("dmin_A", 0.0)),
                                   c_compat=bool(values.get("c_compat", False)))
     output = _output(values, detector)
-    dtype = str(values.get("dtype", "float64"))
-    if dtype not in ("float64", "float32"):
-        raise CommandLineError(f"-dtype: expected float64 or float32, got {dtype!r}")
-    return ParsedCommandLine(simulation=simulation, output=output, notes=notes,
-                             device=str(values.get("device", "cpu")), dtype=dtype)
+    parsed = ParsedCommandLine(simulation=simulation, output=output, notes=notes,
+                               device=str(values.get("device", "cpu")), dtype=dtype)
+    _validate(state, values, parsed)
+    return parsed
 
 
-def _header_defaults(state: FlagState) -> dict:
-    """Camera parameters from -mask then -img headers; flags given on the line override them."""
+def _validate(state: FlagState, values: dict, parsed: ParsedCommandLine) -> None:
+    """The checks that need several values, once every flag and file is read and before anything is
+    simulated: the cell's angles, -flux with a zero beam size, and the memory the run needs."""
+    cell = parsed.simulation.crystal.cell
+    if cell is not None:
+        _check_cell_angles(cell)
+    beam = parsed.simulation.beam
+    if beam.flux != 0 and beam.exposure_s > 0 and beam.beamsize_mm == 0:
+        raise CommandLineError(f"-flux {beam.flux:g} with -beamsize 0: the fluence flux*exposure/beamsize^2 "
+                               "would be infinite; give a beam size > 0 (mm)")
+    needs = _memory.run_needs(parsed.simulation, parsed.dtype, parsed.device,
+                              writes_fdump=values.get("hklfile") is not None)
+    _memory.check_fits(needs, state.given, parsed.dtype)
+
+
+def _check_cell_angles(cell) -> None:
+    """Three angles make a cell only if each is less than the sum of the other two and all three add up to
+    less than 360 degrees (nanoBragg would go on with a volume of DBL_MIN)."""
+    angles = [float(x) if float(x) > 0 else 90.0 for x in cell[3:]]
+    cosines = [math.cos(math.radians(x)) for x in angles]
+    ca, cb, cg = cosines
+    # (V / abc)^2; a flat cell (angles adding up to 360, or one the sum of the others) gives 0 up to rounding.
+    if 1 - ca * ca - cb * cb - cg * cg + 2 * ca * cb * cg <= 1e-12:
+        raise CommandLineError(f"-cell: the angles {' '.join(f'{x:g}' for x in angles)} do not make a cell (each "
+                               "must be less than the sum of the other two, and all three less than 360 deg)")
+
+
+# Header keys an -img/-mask file may set, the config key and the flag whose domain applies to them.
+_HEADER_KEYS = (("PIXEL_SIZE", "pixel_size_mm", "-pixel"), ("DISTANCE", "distance_mm", "-distance"),
+                ("CLOSE_DISTANCE", "close_distance_mm", "-close_distance"), ("WAVELENGTH", "wavelength_A", "-lambda"),
+                ("BEAM_CENTER_X", "xbeam_mm", "-Xbeam"), ("BEAM_CENTER_Y", "ybeam_mm", "-Ybeam"),
+                ("ORGX", "orgx_px", "-ORGX"), ("ORGY", "orgy_px", "-ORGY"), ("PHI", "phi0_deg", "-phi"),
+                ("OSC_RANGE", "osc_deg", "-osc"))
+
+
+def _header_defaults(state: FlagState, notes: List[str]) -> dict:
+    """Camera parameters from -mask then -img headers; flags given on the line override them. A header
+    value a flag does not override is checked against that flag's domain."""
     values: dict = {}
     for key, flip_y in (("maskfile", True), ("imgfile", False)):
         path = state.get(key)
@@ -59,35 +106,40 @@ def _header_defaults(state: FlagState) -> dict:
             continue
         from ..io.smv import read_smv
 
+        flag = f"-{key[:-4]}"
         try:
             image = read_smv(path)
         except (OSError, ValueError) as error:
-            raise CommandLineError(f"-{key[:-4]}: cannot read {path}: {error}") from None
-        values.update(_camera_from_header(image, flip_y))
+            raise CommandLineError(f"{flag}: cannot read {path}: {error}") from None
+        found = _camera_from_header(image, flip_y)
+        for name, config_key, checked_as in _HEADER_KEYS:
+            if config_key in found and config_key not in state.values:
+                domain = FLAG_BY_NAME[checked_as].domains(1)[0]
+                found[config_key], note = domain.convert(f"{flag} {path}: header {name}",
+                                                         _token(found[config_key]))
+                notes.extend([note] if note else [])
+        values.update(found)
         if key == "maskfile":
             values["mask"] = image.data
     return values
 
 
+def _token(value: float) -> str:
+    """A header number as it would be typed: the shortest text that reads back as it (``-120``, ``0.1``)."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
 def _camera_from_header(image, flip_y: bool) -> dict:
-    found = {}
     height, width = image.data.shape
-    found["fpixels"], found["spixels"] = width, height
-    pixel = image.value_of("PIXEL_SIZE")
-    if not math.isnan(pixel):
-        found["pixel_size_mm"] = pixel
-    pixel_mm = found.get("pixel_size_mm", 0.1)
-    for key, name in (("distance_mm", "DISTANCE"), ("close_distance_mm", "CLOSE_DISTANCE"),
-                      ("wavelength_A", "WAVELENGTH"), ("xbeam_mm", "BEAM_CENTER_X"),
-                      ("orgx_px", "ORGX"), ("orgy_px", "ORGY"), ("phi0_deg", "PHI"),
-                      ("osc_deg", "OSC_RANGE")):
+    found = {"fpixels": width, "spixels": height}
+    for name, key, _ in _HEADER_KEYS:
         value = image.value_of(name)
         if not math.isnan(value):
             found[key] = value
-    ybeam = image.value_of("BEAM_CENTER_Y")
-    if not math.isnan(ybeam):
+    if flip_y and "ybeam_mm" in found:
         # nanoBragg flips BEAM_CENTER_Y of a -mask header (not of an -img header).
-        found["ybeam_mm"] = pixel_mm * height - ybeam if flip_y else ybeam
+        found["ybeam_mm"] = found.get("pixel_size_mm", 0.1) * height - found["ybeam_mm"]
     return found
 
 
@@ -109,14 +161,14 @@ def _detector(state: FlagState, values: dict, notes: List[str]) -> DetectorConfi
     pivot = _pivot(state, convention, notes)
     vectors = {k: values.get(k) for k in _DETECTOR_VECTORS} if custom else {}
     if custom and vectors.get("odet_vector") is not None:
+        from ..models.detector import nanobrag_odet_vector
+
         odet, replaced = nanobrag_odet_vector(values.get("fdet_vector", (0, 0, 1)),
                                               values.get("sdet_vector", (0, -1, 0)), vectors["odet_vector"])
         if replaced:
             notes.append("-odet_vector is replaced: its length is not exactly 1, so nanoBragg uses "
                          f"unit(fdet x sdet) = {' '.join(f'{x:.15g}' for x in odet)}")
         vectors["odet_vector"] = odet
-    if values.get("pixel_size_mm", 0.1) <= 0:
-        raise CommandLineError(f"-pixel: must be positive, got {values['pixel_size_mm']:g}")
     fpixels, detsize_f = _pixels(values, "f")
     spixels, detsize_s = _pixels(values, "s")
     for name, count in (("fast", fpixels), ("slow", spixels)):
@@ -185,6 +237,9 @@ def _roi(roi, fpixels: int, spixels: int):
     if roi is None:
         return None
     xmin, xmax, ymin, ymax = roi
+    # A negative maximum (None here) is nanoBragg's "to the last pixel".
+    xmax = fpixels - 1 if xmax is None else xmax
+    ymax = spixels - 1 if ymax is None else ymax
     if xmin < 0 or ymin < 0 or xmin > xmax or ymin > ymax or xmin >= fpixels or ymin >= spixels:
         raise CommandLineError(f"-roi: {xmin} {xmax} {ymin} {ymax} selects no pixel of the "
                                f"{fpixels}x{spixels} detector (xmin xmax ymin ymax, inclusive)")
@@ -219,7 +274,25 @@ def _sources(path: Optional[str]):
     except (OSError, ValueError) as error:
         raise CommandLineError(f"-sourcefile: {error}") from None
     none_if_nan = lambda x: None if math.isnan(x) else float(x)
-    return tuple(SourcePoint(*(none_if_nan(x) for x in row)) for row in rows)
+    points = tuple(SourcePoint(*(none_if_nan(x) for x in row)) for row in rows)
+    for number, point in enumerate(points, start=1):
+        _check_source(path, number, point)
+    return points
+
+
+def _check_source(path: str, number: int, point: SourcePoint) -> None:
+    """A source's given values: finite, a weight >= 0, a wavelength > 0, a position other than the sample."""
+    where = f"-sourcefile {path}: source {number}"
+    for name, value in zip(("X", "Y", "Z", "weight", "lambda"), (point.x_m, point.y_m, point.z_m, point.weight,
+                                                                 point.wavelength_m)):
+        if value is not None and not math.isfinite(value):
+            raise CommandLineError(f"{where}: {name} must be a finite number, got {value!r}")
+    if point.weight is not None and point.weight < 0:
+        raise CommandLineError(f"{where}: expected a weight >= 0, got {point.weight:g}")
+    if point.wavelength_m is not None and point.wavelength_m <= 0:
+        raise CommandLineError(f"{where}: expected a wavelength > 0 (m), got {point.wavelength_m:g}")
+    if (point.x_m, point.y_m, point.z_m) == (0.0, 0.0, 0.0):
+        raise CommandLineError(f"{where}: the position 0 0 0 is the sample itself: it gives no direction")
 
 
 def _crystal(values: dict, beam: BeamConfig, notes: List[str]) -> CrystalConfig:
@@ -258,9 +331,16 @@ def _matrix(path: Optional[str]):
     from ..io.matrix import read_mosflm_matrix
 
     try:
-        return read_mosflm_matrix(path)
+        matrix = read_mosflm_matrix(path)
     except (OSError, ValueError) as error:
         raise CommandLineError(f"-mat: {error}") from None
+    import numpy as np
+
+    determinant = float(np.linalg.det(np.asarray(matrix, dtype=np.float64)))
+    if not np.all(np.isfinite(matrix)) or not math.isfinite(determinant) or determinant == 0.0:
+        raise CommandLineError(f"-mat {path}: the matrix must be finite with three independent reciprocal "
+                               f"vectors (determinant {determinant:g})")
+    return matrix
 
 
 def _structure_factors(values: dict, notes: List[str]):
@@ -272,16 +352,49 @@ def _structure_factors(values: dict, notes: List[str]):
         return None
     from ..io import hkl as hkl_io
 
+    source = f"-hkl {path}" if path is not None else "Fdump.bin"
     try:
         if path is not None:
-            return hkl_io.read_hkl(path, default_F=values.get("default_F", 0.0))
-        if os.path.exists("Fdump.bin"):
+            table = hkl_io.read_hkl(path, default_F=values.get("default_F", 0.0),
+                                    check_box=functools.partial(_memory.check_hkl_box, source))
+        else:
             notes.append("reading structure factors from Fdump.bin (the cache of an earlier -hkl run), "
                          "as nanoBragg does when -hkl is absent")
-            return hkl_io.read_fdump("Fdump.bin")
+            table = hkl_io.read_fdump("Fdump.bin")
+    except CommandLineError:
+        raise  # the box refused before it was allocated: the message already names the flag and file
     except (OSError, ValueError) as error:
-        flag = "-hkl" if path is not None else "Fdump.bin"
-        raise CommandLineError(f"{flag}: {error}") from None
+        raise CommandLineError(f"{source.split()[0]}: {error}") from None
+    except MemoryError as error:
+        raise CommandLineError(f"{source}: {_hkl_memory_message(error)}") from None
+    _check_structure_factors(source, table)
+    return table
+
+
+def _hkl_memory_message(error: MemoryError) -> str:
+    """The figure of a structure-factor box that could not be allocated (numpy's error names its shape)."""
+    shape = getattr(error, "shape", None)
+    if not shape or len(shape) != 3:
+        return "the structure-factor table does not fit in memory"
+    nbytes = _memory.hkl_table_bytes(0, shape[0] - 1, 0, shape[1] - 1, 0, shape[2] - 1)
+    memory = _memory.physical_memory_bytes()
+    machine = f", more than this machine's {_memory.format_bytes(memory)} of memory" if memory else ""
+    return (f"the structure-factor table spans {shape[0]}x{shape[1]}x{shape[2]} indices and needs "
+            f"{_memory.format_bytes(nbytes)} (float64){machine}")
+
+
+def _check_structure_factors(source: str, table) -> None:
+    """Every F of the table must be finite: a NaN or an infinity would fill the image with them."""
+    import numpy as np
+
+    if np.isfinite(table.F).all():
+        return
+    bad = np.argwhere(~np.isfinite(table.F))
+    if bad.size:
+        h, k, l = (int(i) for i in bad[0])
+        F = float(table.F[h, k, l])
+        raise CommandLineError(f"{source}: F of reflection {h + table.h_min} {k + table.k_min} {l + table.l_min} "
+                               f"is {F!r}: expected a finite number ({len(bad)} such value(s))")
 
 
 def _output(values: dict, detector: DetectorConfig) -> OutputConfig:

@@ -16,10 +16,12 @@ __all__ = ["C_SPACE", "c_atof", "c_strtod_prefix"]
 #: The characters C's ``isspace`` accepts in the C locale.
 C_SPACE = " \t\n\v\f\r"
 
+# A digit run can match in only one way (``[0-9]+(?:\.[0-9]*)?``, not ``[0-9]+\.?[0-9]*``, which can split it
+# anywhere), so a match that fails after a long run backtracks in linear, not quadratic, time.
 _NUMBER = re.compile(
     r"""
-    (?P<hex>[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?)
-    | (?P<dec>[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
+    (?P<hex>[+-]?0[xX](?:[0-9a-fA-F]+(?:\.[0-9a-fA-F]*)?|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?)
+    | (?P<dec>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
     | (?P<inf>[+-]?inf(?:inity)?)
     | (?P<nan>[+-]?nan(?:\([0-9A-Za-z_]*\))?)
     """,

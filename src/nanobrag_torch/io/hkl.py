@@ -13,8 +13,10 @@ allocation padding in the C; it is written as zeros and ignored on reading.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
+from typing import Callable, Optional
 from pathlib import Path
 
 import numpy as np
@@ -80,9 +82,9 @@ class HKLTable:
 # plain decimal F values; anything else (nan, inf, hexadecimal, errors) goes line by line.
 _BLANK = rb"[ \t\r\f\v]"
 _INT = rb"[+-]?[0-9]+"
-_DEC = rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-# Each line can match in only one way (trailing blanks belong to the optional group), so a
-# failing match backtracks in linear time.
+_DEC = rb"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+# Each line can match in only one way (trailing blanks belong to the optional group, and a digit
+# run cannot be split: not ``[0-9]+\.?[0-9]*``), so a failing match backtracks in linear time.
 _LINE = rb"%s*(?:%s%s+%s%s+%s%s+%s%s*)?" % (_BLANK, _INT, _BLANK, _INT, _BLANK, _INT, _BLANK, _DEC, _BLANK)
 _FAST_FILE = re.compile(rb"(?:%s\n)*%s" % (_LINE, _LINE))
 _INT_TOKEN = re.compile(_INT)
@@ -90,11 +92,14 @@ _INT_TOKEN = re.compile(_INT)
 _C_INT_MIN, _C_INT_MAX = -(2**31), 2**31 - 1
 
 
-def read_hkl(path: str | Path, default_F: float = 0.0) -> HKLTable:
+def read_hkl(path: str | Path, default_F: float = 0.0, *,
+             check_box: Optional[Callable[[int, int, int, int, int, int], None]] = None) -> HKLTable:
     """Read an ``h k l F`` text file into a dense :class:`HKLTable`, as nanoBragg's ``-hkl``.
 
     Fields are separated by blanks; blank lines are skipped. Box cells without a line get
     ``default_F``; when a reflection appears twice the later line wins (as in the C).
+    ``check_box(h_min, h_max, k_min, k_max, l_min, l_max)``, when given, runs before the dense box is
+    allocated and may raise to refuse it (the command line refuses a box larger than memory).
 
     Raises:
         HKLFormatError: a line without exactly four fields, an h/k/l that is not an integer,
@@ -114,7 +119,7 @@ def read_hkl(path: str | Path, default_F: float = 0.0) -> HKLTable:
     hkl, F = parsed if parsed is not None else _parse_lines(data, path)
     if len(F) == 0:
         raise HKLFormatError(f"{path}: no reflections found; expected lines of 'h k l F'")
-    return _build_table(hkl, F, default_F)
+    return _build_table(hkl, F, default_F, check_box)
 
 
 def _parse_fast(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
@@ -124,7 +129,7 @@ def _parse_fast(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
     columns = np.array(data.split(), dtype=np.bytes_).reshape(-1, 4)
     try:
         hkl = columns[:, :3].astype(np.int64)
-    except OverflowError:
+    except (OverflowError, ValueError):  # beyond int64, or more digits than Python converts
         return None
     if hkl.size and (hkl.min() < _C_INT_MIN or hkl.max() > _C_INT_MAX):
         return None
@@ -142,20 +147,24 @@ def _parse_lines(data: bytes, path: str | Path) -> tuple[np.ndarray, np.ndarray]
         where = f"{path}, line {number}"
         if len(fields) != 4:
             raise HKLFormatError(f"{where}: expected 4 fields 'h k l F', got {len(fields)}: {_show(raw)}")
-        for name, token in zip("hkl", fields[:3]):
-            if _INT_TOKEN.fullmatch(token) is None:
-                raise HKLFormatError(f"{where}: {name} must be an integer, got {_show(token)}")
-            if not _C_INT_MIN <= int(token) <= _C_INT_MAX:
-                raise HKLFormatError(
-                    f"{where}: {name} = {int(token)} is outside the C int range"
-                    f" [{_C_INT_MIN}, {_C_INT_MAX}]"
-                )
+        indices = [_c_int(name, token, where) for name, token in zip("hkl", fields[:3])]
         value = _full_c_number(fields[3])
         if value is None:
             raise HKLFormatError(f"{where}: F must be a number, got {_show(fields[3])}")
-        hkl.append((int(fields[0]), int(fields[1]), int(fields[2])))
+        hkl.append(tuple(indices))
         values.append(value)
     return np.array(hkl, dtype=np.int64).reshape(-1, 3), np.array(values, dtype=np.float64)
+
+
+def _c_int(name: str, token: bytes, where: str) -> int:
+    """The value of index ``name`` read with the C's "%d", or an HKLFormatError naming ``where``."""
+    if _INT_TOKEN.fullmatch(token) is None:
+        raise HKLFormatError(f"{where}: {name} must be an integer, got {_show(token)}")
+    # Count the digits first: int() of a very long run is slow, and refused beyond 4300 digits.
+    if len(token.lstrip(b"+-").lstrip(b"0")) > len(str(_C_INT_MAX)) or not _C_INT_MIN <= int(token) <= _C_INT_MAX:
+        raise HKLFormatError(f"{where}: {name} = {_show(token, quote=False)} is outside the C int range"
+                             f" [{_C_INT_MIN}, {_C_INT_MAX}]")
+    return int(token)
 
 
 def _full_c_number(token: bytes) -> float | None:
@@ -167,13 +176,18 @@ def _full_c_number(token: bytes) -> float | None:
     return parsed[0]
 
 
-def _show(raw: bytes) -> str:
-    return repr(raw.strip().decode("latin-1"))
+def _show(raw: bytes, quote: bool = True, limit: int = 40) -> str:
+    """``raw`` for an error message, cut short if long so that the message stays one short line."""
+    text = raw.strip().decode("latin-1")
+    shown = repr(text[:limit]) if quote else text[:limit]
+    return shown if len(text) <= limit else f"{shown}... ({len(text)} characters)"
 
 
-def _build_table(hkl: np.ndarray, F: np.ndarray, default_F: float) -> HKLTable:
+def _build_table(hkl: np.ndarray, F: np.ndarray, default_F: float, check_box=None) -> HKLTable:
     lows = hkl.min(axis=0)
     highs = hkl.max(axis=0)
+    if check_box is not None:
+        check_box(*(int(bound) for pair in zip(lows, highs) for bound in pair))
     shape = tuple(int(n) for n in highs - lows + 1)
     box = np.full(shape, float(default_F), dtype=np.float64)
     flat = np.ravel_multi_index(tuple((hkl - lows).T), shape)
@@ -208,7 +222,8 @@ def write_fdump(path: str | Path, table: HKLTable) -> None:
         handle.write(padded.tobytes())
 
 
-_FDUMP_HEADER = re.compile(rb"(-?[0-9]+) (-?[0-9]+) (-?[0-9]+) (-?[0-9]+) (-?[0-9]+) (-?[0-9]+)\n\f")
+# The C writes each bound with "%d": at most 10 digits.
+_FDUMP_HEADER = re.compile(rb" ".join([rb"(-?[0-9]{1,10})"] * 6) + rb"\n\f")
 
 
 def read_fdump(path: str | Path) -> HKLTable:
@@ -237,7 +252,7 @@ def read_fdump(path: str | Path) -> HKLTable:
     if min(shape) < 1:
         raise FdumpFormatError(f"{path}: header gives empty index ranges {match.group(0)[:-2]!r}")
     padded_shape = tuple(n + 1 for n in shape)
-    expected = match.end() + 8 * int(np.prod(padded_shape))
+    expected = match.end() + 8 * math.prod(padded_shape)
     if len(data) != expected:
         raise FdumpFormatError(
             f"{path}: file has {len(data)} bytes; the header's ranges need exactly {expected}"
@@ -245,4 +260,4 @@ def read_fdump(path: str | Path) -> HKLTable:
         )
     padded = np.frombuffer(data, dtype="<f8", offset=match.end()).reshape(padded_shape)
     F = padded[: shape[0], : shape[1], : shape[2]].astype(np.float64)
-    return HKLTable(h_min, h_max, k_min, k_max, l_min, l_max, F, int(np.prod(shape)))
+    return HKLTable(h_min, h_max, k_min, k_max, l_min, l_max, F, math.prod(shape))

@@ -63,10 +63,11 @@ def read_mosflm_matrix(path: str | Path) -> np.ndarray:
             )
         parsed = c_strtod_prefix(text, pos)
         if parsed is None:
-            found = text[pos:].split(None, 1)[0]
+            found = text[pos:pos + 41].split(None, 1)[0]  # enough to show; a long token is cut short
+            shown = repr(found) if len(found) <= 40 else f"{found[:40]!r}..."
             raise MatrixFormatError(
                 f"{path}, line {line}: expected number {len(values) + 1} of the 9 matrix"
-                f" elements, got {found!r}"
+                f" elements, got {shown}"
             )
         value, pos = parsed
         values.append(value)
