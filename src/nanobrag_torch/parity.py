@@ -21,32 +21,74 @@ import os
 import shutil
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
 from typing import Optional, Sequence
 
-import numpy as np
-
-import tracehooks
-
-from .cli import CommandLineError, parse_args, run
-from .simulator import Simulator
-from .trace import QUIRKS_PATH
+from .cli._signals import quiet_when_stdout_closes
 
 __all__ = ["main"]
 
+PROGRAM = "python -m nanobrag_torch.parity"
 # Rounding the float64 result to float32 can land one ulp apart when sums are reduced in another order.
 MAX_ULPS = 2
+MIN_CORRELATION = 0.9999999
+
+
+class CaseError(ValueError):
+    """A reference case folder that cannot be checked: the message names the file and what is wrong."""
 
 
 def _arguments(argv):
-    parser = argparse.ArgumentParser(prog="python -m nanobrag_torch.parity", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog=PROGRAM, description=__doc__.split("\n")[0])
     parser.add_argument("case", help="reference case folder (cmd.txt, trace_c.log, image.bin)")
     parser.add_argument("--c-compat", choices=("auto", "on", "off"), default="auto")
     parser.add_argument("--rtol", type=float, default=1e-12)
     parser.add_argument("--atol", type=float, default=1e-15,
                         help="absolute floor for components that are round-off around zero (default 1e-15)")
     parser.add_argument("--keep", metavar="DIR", help="keep the run folder (outputs, py trace) in DIR")
+    parser.add_argument("--version", action="version", version=f"{PROGRAM} {_version()}")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["-h"], ["--help"]):
+        print(parser.format_help(), end="")  # not parser's own printing, which hides a failed write
+        raise SystemExit(0)
     return parser.parse_args(argv)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nanobrag-torch")
+    except PackageNotFoundError:  # a source tree that was not installed
+        return "0+unknown"
+
+
+def _read_case(case: Path):
+    """(flags, region of interest or None, reference image file) of a case folder, or CaseError.
+
+    The region is ``(slow, fast, height, width)`` when ``case.json`` has a ``roi`` entry (the C image is then
+    stored as ``roi.bin``, that region only)."""
+    def need(name: str) -> Path:
+        path = case / name
+        if not path.is_file():
+            raise CaseError(f"{path}: missing (a case folder holds cmd.txt, trace_c.log and image.bin)")
+        return path
+
+    if not case.is_dir():
+        raise CaseError(f"{case}: not a folder")
+    flags = need("cmd.txt").read_text(encoding="utf-8", errors="replace").split()[1:]
+    need("trace_c.log")
+    roi = None
+    if (case / "case.json").exists():
+        try:
+            entry = json.loads((case / "case.json").read_text(encoding="utf-8")).get("roi")
+            if entry is not None:
+                roi = (int(entry["offset"]["slow"]), int(entry["offset"]["fast"]), int(entry["shape"][0]),
+                       int(entry["shape"][1]))
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
+            raise CaseError(f"{case / 'case.json'}: unreadable roi ({type(error).__name__}: {error})") from None
+    return flags, roi, need("roi.bin" if roi else "image.bin")
 
 
 def _scratch(case: Path, keep: Optional[str]) -> Path:
@@ -60,62 +102,111 @@ def _scratch(case: Path, keep: Optional[str]) -> Path:
     return work
 
 
-def _image_check(case: Path, work: Path, floatfile: str, shape) -> tuple:
+def _confine_outputs(parsed, work: Path) -> None:
+    """Refuse a command line that would write outside the scratch folder, whatever its cmd.txt says."""
+    from .cli._outputs import planned_outputs
+
+    for flag, path in planned_outputs(parsed.output).items():
+        target = (work / path).resolve()
+        if not target.is_relative_to(work.resolve()):
+            raise CaseError(f"cmd.txt: {flag} would write {path}, outside the scratch folder; a case's outputs "
+                            "must be plain file names")
+
+
+def _image_check(roi, reference_path: Path, work: Path, floatfile: str, shape) -> tuple:
+    import numpy as np
+
     image = np.fromfile(work / floatfile, dtype="<f4").reshape(shape)
-    meta_path = case / "case.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-    if "roi" in meta:
-        offset, size = meta["roi"]["offset"], meta["roi"]["shape"]
-        image = image[offset["slow"]:offset["slow"] + size[0], offset["fast"]:offset["fast"] + size[1]]
-        reference = np.fromfile(case / "roi.bin", dtype="<f4").reshape(size)
-    else:
-        reference = np.fromfile(case / "image.bin", dtype="<f4").reshape(shape)
+    if roi is not None:
+        slow, fast, height, width = roi
+        image = image[slow:slow + height, fast:fast + width]
+    reference = np.fromfile(reference_path, dtype="<f4")
+    if reference.size != image.size:
+        raise CaseError(f"{reference_path}: {reference.size} pixels, the run wrote {image.size}")
+    reference = reference.reshape(image.shape)
     ulps = np.abs(image.view(np.int32).astype(np.int64) - reference.view(np.int32).astype(np.int64))
     correlation = float(np.corrcoef(image.ravel(), reference.ravel())[0, 1]) if image.size > 1 else 1.0
     return int(ulps.max()), int((ulps > MAX_ULPS).sum()), correlation
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the parity check; returns the exit status."""
-    args = _arguments(argv)
-    case = Path(args.case).resolve()
-    try:
-        flags = (case / "cmd.txt").read_text().split()[1:]
-    except OSError as error:
-        print(f"parity: error: cannot read {case / 'cmd.txt'}: {error.strerror}", file=sys.stderr)
-        return 2
-    work = _scratch(case, args.keep)
+def _run_case(case: Path, flags, c_compat_mode: str, work: Path, out):
+    """Run the case's command line in ``work``; returns (parsed command line, py trace text, tolerances)."""
+    from .cli import CommandLineError, parse_args, run
+    from .simulator import Simulator
+    from .trace import tap_pixel
+
     previous = os.getcwd()
     os.chdir(work)
     try:
         parsed = parse_args(flags)
+        _confine_outputs(parsed, work)
         differences = Simulator.from_config(parsed.simulation).c_compat_differences()
-        c_compat = args.c_compat == "on" or (args.c_compat == "auto" and bool(differences))
+        c_compat = c_compat_mode == "on" or (c_compat_mode == "auto" and bool(differences))
         if c_compat:
             flags = flags + ["-c_compat"]
             parsed = parse_args(flags)
-        print(f"case {case.name}: nanobrag-torch {' '.join(flags)}")
+        print(textwrap.fill(f"case {case.name}: nanobrag-torch {' '.join(flags)}", width=100,
+                            subsequent_indent="    ", break_on_hyphens=False), file=out)
         for difference in differences:
-            print(f"  C physics bug in effect: {difference}{' (reproduced: -c_compat)' if c_compat else ''}")
+            reproduced = " (reproduced: -c_compat)" if c_compat else ""
+            print(textwrap.fill(f"C physics bug in effect: {difference}{reproduced}",
+                                width=100, initial_indent="  ", subsequent_indent="    "), file=out)
         stdout = io.StringIO()
         with contextlib.redirect_stderr(io.StringIO()):
             run(parsed, stdout=stdout)
         (work / "trace_py.log").write_text(stdout.getvalue())
-        shape = (parsed.simulation.detector.spixels, parsed.simulation.detector.fpixels)
-        max_ulps, bad, correlation = _image_check(case, work, parsed.output.floatfile, shape)
+        tolerances = []
+        if parsed.output.trace_pixel is not None:
+            tolerances = tap_pixel(Simulator.from_config(parsed.simulation), *parsed.output.trace_pixel).tolerances
+        return parsed, stdout.getvalue(), tolerances
     except CommandLineError as error:
-        print(f"parity: error: {error}", file=sys.stderr)
-        return 2
+        raise CaseError(f"cmd.txt: {error}") from None
     finally:
         os.chdir(previous)
-        if not args.keep:
+
+
+@quiet_when_stdout_closes
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the parity check; returns the exit status (0 parity, 1 a difference, 2 an unusable case)."""
+    args = _arguments(argv)
+    case = Path(args.case).resolve()
+    work = None
+    try:
+        flags, roi, reference = _read_case(case)
+        work = _scratch(case, args.keep)
+        parsed, py_trace, tolerances = _run_case(case, flags, args.c_compat, work, sys.stdout)
+        shape = (parsed.simulation.detector.spixels, parsed.simulation.detector.fpixels)
+        max_ulps, bad, correlation = _image_check(roi, reference, work, parsed.output.floatfile, shape)
+    except (CaseError, OSError) as error:
+        print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        if work is not None and not args.keep:
             shutil.rmtree(work.parent, ignore_errors=True)
-    report = tracehooks.diff_traces(case / "trace_c.log", stdout.getvalue().splitlines(), rtol=args.rtol,
-                                    atol=args.atol, quirks=QUIRKS_PATH)
-    print(tracehooks.render_text(report), end="")
-    image_ok = bad == 0 and correlation >= 0.9999999
-    print(f"{'IMAGE MATCH' if image_ok else 'IMAGE DIFFERS'}: max {max_ulps} float32 ulps from the C image, "
-          f"{bad} pixels beyond {MAX_ULPS} ulps, correlation {correlation:.10f}")
+    return _report(case, py_trace, tolerances, args, (max_ulps, bad, correlation))
+
+
+def _report(case: Path, py_trace: str, tolerances, args, image) -> int:
+    """Print the trace diff's table, then ONE verdict line for trace and image together."""
+    import tracehooks
+
+    from .trace import QUIRKS_PATH
+
+    max_ulps, bad, correlation = image
+    try:
+        report = tracehooks.diff_traces(case / "trace_c.log", py_trace.splitlines(), rtol=args.rtol,
+                                        atol=args.atol, quirks=QUIRKS_PATH, tolerances=tolerances)
+    except ValueError as error:  # nothing to compare: a C trace or a port trace without trace lines
+        print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+        return 2
+    print(tracehooks.render_text(report, summary=False), end="")
+    image_ok = bad == 0 and correlation >= MIN_CORRELATION
+    trace_text = "MATCH" if report.ok else f"DIVERGES at {report.first_divergence.label}"
+    trace_text += (f" ({report.count('match')} exact, {report.count('tolerated')} within bounds, "
+                   f"{report.count('quirk')} C quirks)")
+    image_text = "MATCH (" if image_ok else f"DIFFERS ({bad} pixels beyond {MAX_ULPS} ulps, "
+    image_text += f"max {max_ulps} ulps, r {correlation:.7f})"
+    print(f"{'PARITY' if report.ok and image_ok else 'NO PARITY'}: trace {trace_text}; image {image_text}")
     return 0 if report.ok and image_ok else 1
 
 

@@ -13,16 +13,17 @@ import tracehooks
 from nanobrag_torch.cli import parse_args
 from nanobrag_torch.models.detector import Detector
 from nanobrag_torch.simulator import Simulator
-from nanobrag_torch.trace import QUIRKS_PATH, detector_block, record_detector, trace_pixel
+from nanobrag_torch.trace import QUIRKS_PATH, detector_block, record_detector, tap_pixel
 from nanobrag_torch.trace.__main__ import main as trace_main
 
 from .reference import ReferenceCase, case_names, run_folder
 from .test_simulator_parity import C_BUG_CASES
 
-# The port does the C's float64 operations in the C's order, so most values agree to the last printed digit;
-# the pixel's total is a sum reduced in another order (1e-15 relative), and libm may differ in a last bit.
-# 1e-14 leaves a decade above that for the 15 printed digits (the issue asks for 1e-12).
-RTOL = 1e-14
+# The tolerance policy (docs/parity_workflow.md): every value agrees to rtol 1e-12, the default of tracehooks
+# diff; a value that is ill-conditioned at the traced pixel (a grating factor near a node, a difference of
+# near-equal numbers, and what they feed) may differ by its derived bound, declared per value by
+# nanobrag_torch.trace.tap_pixel from the port's own computation of that pixel.
+RTOL = 1e-12
 
 
 @pytest.fixture(autouse=True)
@@ -30,23 +31,32 @@ def _run_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(run_folder(tmp_path))
 
 
-def traced_lines(case: ReferenceCase):
+def traced_pixel(case: ReferenceCase):
+    """The case's detector block and traced pixel, as lines, and the pixel's derived tolerances."""
     config = parse_args(case.argv).simulation
     config.c_compat = case.name in C_BUG_CASES
     with record_detector() as recorded:
         simulator = Simulator.from_config(config)
     slow, fast = case.meta["trace_pixel"]
-    return detector_block(recorded) + trace_pixel(simulator, slow, fast)[0]
+    traced = tap_pixel(simulator, slow, fast)
+    return detector_block(recorded) + traced.lines, traced.tolerances
+
+
+def traced_lines(case: ReferenceCase):
+    return traced_pixel(case)[0]
 
 
 @pytest.mark.parametrize("name", case_names())
 def test_trace_matches_c(name):
-    """Every TRACE_C value has its TRACE_PY counterpart, equal to rtol 1e-14 (atol 0) or a declared quirk."""
+    """Every TRACE_C value has its TRACE_PY counterpart, equal to rtol 1e-12 (atol 0), within its derived
+    tolerance, or a declared quirk."""
     case = ReferenceCase(name)
-    report = tracehooks.diff_traces(case.folder / "trace_c.log", traced_lines(case), rtol=RTOL, atol=0.0,
-                                    quirks=QUIRKS_PATH)
+    lines, tolerances = traced_pixel(case)
+    report = tracehooks.diff_traces(case.folder / "trace_c.log", lines, rtol=RTOL, atol=0.0,
+                                    quirks=QUIRKS_PATH, tolerances=tolerances)
     assert report.ok, report.summary()
-    assert report.count("match") + report.count("quirk") == len(report.c.records) == len(report.py.records)
+    compared = report.count("match") + report.count("tolerated") + report.count("quirk")
+    assert compared == len(report.c.records) == len(report.py.records)
 
 
 def test_pix0_harness_output_matches_the_c_detector_block(capsys):
@@ -82,7 +92,8 @@ def test_pix0_harness_matches_every_geometry_case(name, capsys):
 
 
 def test_seed_pix0_before_and_after_rotations_equal_the_c(capsys):
-    """The answer to 'is the remaining pix0 difference real?': the tapped values equal the C's to 1e-14."""
+    """The answer to 'is the remaining pix0 difference real?': the tapped values equal the C's to 1e-14
+    (well-conditioned sums and products of the C's float64 operations in the C's order)."""
     case = ReferenceCase("seed_supervisor_pix0")
     trace_main(["pix0", "--cmd", str(case.folder / "cmd.txt")])
     py = {r.name: r for r in tracehooks.parse_trace(capsys.readouterr().out.splitlines()).records}
@@ -90,7 +101,7 @@ def test_seed_pix0_before_and_after_rotations_equal_the_c(capsys):
     for name in ("pix0_before_rotation", "pix0_after_rotz", "pix0_after_twotheta", "DETECTOR_PIX0_VECTOR"):
         c_values = [item.value for item in c[name].items]
         py_values = [item.value for item in py[name].items]
-        assert py_values == pytest.approx(c_values, rel=RTOL, abs=0), name
+        assert py_values == pytest.approx(c_values, rel=1e-14, abs=0), name
 
 
 def test_trace_out_writes_provenance(tmp_path, capsys):
@@ -147,3 +158,28 @@ def test_untraced_simulation_prints_nothing(capsys):
     config = parse_args(ReferenceCase("phys_cubic_simple").argv).simulation
     Simulator.from_config(config).run()
     assert capsys.readouterr() == ("", "")
+
+
+def test_trace_command_writes_tolerances_that_tracehooks_diff_reads(tmp_path, capsys):
+    """pixel ... --tolerances FILE: the derived bounds in the quirks grammar; `tracehooks diff --tolerances`
+    with them accepts the seed case's C trace (status 0), each value at most within its bound."""
+    from tracehooks._cli import main as tracehooks_main
+
+    case = ReferenceCase("seed_supervisor_pix0")
+    bounds = tmp_path / "seed.tolerances"
+    argv = ["pixel", "1039", "685", "--cmd", str(case.folder / "cmd.txt"), "-c_compat", "--tolerances", str(bounds)]
+    assert trace_main(argv) == 0
+    (tmp_path / "py.log").write_text(capsys.readouterr().out)
+    declared = tracehooks.load_tolerances(bounds)
+    assert {str(t.selector) for t in declared} >= {"F_latt_a#1", "PHI/record#4[F_latt]", "I_pixel_final#1"}
+    assert tracehooks_main(["diff", str(case.folder / "trace_c.log"), str(tmp_path / "py.log"), "--quirks",
+                            str(QUIRKS_PATH), "--tolerances", str(bounds)]) == 0
+
+
+def test_trace_command_help_and_version(capsys):
+    """--help prints the usage of both modes, --version the package version; both exit 0."""
+    assert trace_main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "python -m nanobrag_torch.trace pix0" in out and "--tolerances FILE" in out
+    assert trace_main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("python -m nanobrag_torch.trace ")

@@ -1,7 +1,7 @@
 """``python -m nanobrag_torch.trace``: TRACE_PY output for a nanoBragg command line.
 
     python -m nanobrag_torch.trace pix0 [--cmd FILE] [--out DIR] [nanoBragg flags ...]
-    python -m nanobrag_torch.trace pixel SLOW FAST [--cmd FILE] [--out DIR] [nanoBragg flags ...]
+    python -m nanobrag_torch.trace pixel SLOW FAST [--cmd FILE] [--out DIR] [--tolerances FILE] [flags ...]
 
 ``pix0`` builds the detector exactly as ``nanobrag-torch`` does (same parser, same pivot rules) and prints
 its detector block; ``pixel`` also renders one pixel alone and prints its block. The trace goes to stdout.
@@ -9,7 +9,10 @@ its detector block; ``pixel`` also renders one pixel alone and prints its block.
 dropped; relative file names in it are read from that file's folder, as when the case is run from inside
 its folder); flags given after it are appended. ``--out DIR`` also writes the provenance of the trace there:
 ``trace.log``, ``stderr.log`` (starting with a ``# Tracing`` banner), ``environment.json``, ``commit.txt``
-(the git commit of the code that ran), ``cmd.txt`` and ``trace.sha256``.
+(the git commit of the code that ran), ``cmd.txt`` and ``trace.sha256``. ``--tolerances FILE`` (with
+``pixel``) writes the derived tolerances of the values that are ill-conditioned at that pixel, one
+declaration a line, for ``tracehooks diff --tolerances FILE`` (see docs/parity_workflow.md). ``--help``
+and ``--version`` answer without importing torch.
 """
 
 from __future__ import annotations
@@ -21,16 +24,15 @@ import sys
 from typing import List, Optional, Sequence
 
 from ..cli import CommandLineError, parse_args
-from ..simulator import Simulator
-from . import detector_block, record_detector, trace_pixel
-from ._provenance import banner, write_provenance
+from ..cli._signals import quiet_when_stdout_closes
 
 PROGRAM = "python -m nanobrag_torch.trace"
-USAGE = f"usage: {PROGRAM} {{pix0 | pixel SLOW FAST}} [--cmd FILE] [--out DIR] [nanoBragg flags ...]"
+USAGE = (f"usage: {PROGRAM} {{pix0 | pixel SLOW FAST}} [--cmd FILE] [--out DIR] [--tolerances FILE] "
+         "[nanoBragg flags ...]")
 
 
 def _split(argv: List[str]):
-    """(mode, pixel, cmd file, out dir, nanoBragg flags) from the command line."""
+    """(mode, pixel, {option: value}, nanoBragg flags) from the command line."""
     if not argv or argv[0] not in ("pix0", "pixel"):
         raise CommandLineError(f"expected 'pix0' or 'pixel' first\n{USAGE}")
     mode, rest = argv[0], argv[1:]
@@ -41,7 +43,7 @@ def _split(argv: List[str]):
         except (IndexError, ValueError):
             raise CommandLineError(f"pixel needs two integers SLOW FAST\n{USAGE}") from None
         rest = rest[2:]
-    options, flags = {"--cmd": None, "--out": None}, []
+    options, flags = {"--cmd": None, "--out": None, "--tolerances": None}, []
     while rest:
         token = rest.pop(0)
         if token in options:
@@ -50,7 +52,9 @@ def _split(argv: List[str]):
             options[token] = rest.pop(0)
         else:
             flags.append(token)
-    return mode, pixel, options["--cmd"], options["--out"], flags
+    if options["--tolerances"] is not None and mode != "pixel":
+        raise CommandLineError("--tolerances needs the pixel mode: the detector block has no ill-conditioned value")
+    return mode, pixel, options, flags
 
 
 def _flags_from_file(path: str) -> List[str]:
@@ -61,15 +65,20 @@ def _flags_from_file(path: str) -> List[str]:
     return words[1:] if words and not words[0].startswith("-") else words
 
 
-def trace_lines(mode: str, pixel, flags: Sequence[str], stderr, folder: Optional[str] = None) -> List[str]:
-    """Build the detector (and simulator) from ``flags`` and return the trace lines. Files named in the
-    flags are read relative to ``folder`` (default: the current folder)."""
+def trace_lines(mode: str, pixel, flags: Sequence[str], stderr, folder: Optional[str] = None):
+    """Build the detector (and simulator) from ``flags``; return the trace lines and the declared tolerances
+    of the traced pixel. Files named in the flags are read relative to ``folder`` (default: the current
+    folder)."""
     previous = os.getcwd()
     try:
         os.chdir(folder or previous)
         parsed = parse_args(flags)
     finally:
         os.chdir(previous)
+    from ..simulator import Simulator  # torch: only once the command line is known to be good
+    from ._detector import detector_block, record_detector
+    from ._pixel import tap_pixel
+
     for note in parsed.notes:
         print(f"note: {note}", file=stderr)
     if pixel is not None and not (0 <= pixel[0] < parsed.simulation.detector.spixels
@@ -77,22 +86,42 @@ def trace_lines(mode: str, pixel, flags: Sequence[str], stderr, folder: Optional
         raise CommandLineError(f"pixel (slow {pixel[0]}, fast {pixel[1]}) is outside the detector")
     with record_detector() as recorded:
         simulator = Simulator.from_config(parsed.simulation)
-    lines = detector_block(recorded)
+    lines, tolerances = detector_block(recorded), []
     if mode == "pixel":
-        lines += trace_pixel(simulator, *pixel)[0]
-    return lines
+        traced = tap_pixel(simulator, *pixel)
+        lines, tolerances = lines + traced.lines, traced.tolerances
+    return lines, tolerances
 
 
+def tolerance_lines(tolerances) -> str:
+    """The declarations in the quirks-file grammar, bounds printed exactly (repr) so nothing is rounded."""
+    text = "# Derived tolerances of the traced pixel (nanobrag_torch.trace); see docs/parity_workflow.md\n"
+    for declared in tolerances:
+        text += (f"{declared.selector}: tolerance rtol {declared.tolerance.rtol!r} atol {declared.tolerance.atol!r}"
+                 f" | {declared.reason}\n")
+    return text
+
+
+@quiet_when_stdout_closes
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the trace command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["-h"], ["--help"]):
+        print(__doc__.split("\n\n", 1)[1].strip().replace("    python -m", "  python -m"))
+        return 0
+    if argv[:1] == ["--version"]:
+        print(f"{PROGRAM} {_version()}")
+        return 0
+    from ._provenance import banner, write_provenance
+
     stderr = io.StringIO()
     try:
-        mode, pixel, cmd_file, out_dir, flags = _split(argv)
+        mode, pixel, options, flags = _split(argv)
+        cmd_file, out_dir = options["--cmd"], options["--out"]
         flags = (_flags_from_file(cmd_file) if cmd_file else []) + flags
         print(banner(mode, pixel, flags), file=stderr)
         with contextlib.redirect_stderr(stderr):
-            lines = trace_lines(mode, pixel, flags, stderr, os.path.dirname(os.path.abspath(cmd_file))
+            lines, tolerances = trace_lines(mode, pixel, flags, stderr, os.path.dirname(os.path.abspath(cmd_file))
                                 if cmd_file else None)
     except CommandLineError as error:
         sys.stderr.write(stderr.getvalue())
@@ -103,7 +132,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sys.stdout.write(text)
     if out_dir is not None:
         write_provenance(out_dir, trace=text, stderr=stderr.getvalue(), flags=flags)
+    if options["--tolerances"] is not None:
+        try:
+            with open(options["--tolerances"], "w", encoding="utf-8") as file:
+                file.write(tolerance_lines(tolerances))
+        except OSError as error:
+            print(f"{PROGRAM}: error: --tolerances: cannot write {options['--tolerances']}: {error.strerror}",
+                  file=sys.stderr)
+            return 2
     return 0
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nanobrag-torch")
+    except PackageNotFoundError:  # a source tree that was not installed
+        return "0+unknown"
 
 
 if __name__ == "__main__":

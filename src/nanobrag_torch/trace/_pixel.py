@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from contextlib import ExitStack
-from typing import Dict, List, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import torch
 
@@ -23,8 +23,9 @@ from ..geometry import dot3
 from ..models.crystal import Crystal
 from ..simulator import R_E_SQR, Simulator
 from ..units import rad_to_deg
+from ._conditioning import LatticeErrors
 
-__all__ = ["trace_pixel"]
+__all__ = ["PixelTrace", "tap_pixel", "trace_pixel"]
 
 # (owner, method, one local that is always bound at return)
 _STAGES = (
@@ -41,16 +42,27 @@ _STAGES = (
 )
 
 
-def trace_pixel(simulator: Simulator, slow: int, fast: int, prefix: str = "TRACE_PY") -> Tuple[List[str], float]:
-    """Render pixel (slow, fast) alone and return its trace lines and its value.
+class PixelTrace(NamedTuple):
+    """What tracing one pixel gives: the TRACE_PY lines, the pixel's value, and the declared tolerances of
+    the traced values that are ill-conditioned at this pixel (see ``_conditioning``)."""
+
+    lines: List[str]
+    value: float
+    tolerances: List[tracehooks.DeclaredTolerance]
+
+
+def tap_pixel(simulator: Simulator, slow: int, fast: int, prefix: str = "TRACE_PY") -> PixelTrace:
+    """Render pixel (slow, fast) alone, capturing each stage; return its trace lines, value and tolerances.
 
     Example:
         >>> from nanobrag_torch.config import SimulationConfig, DetectorConfig, CrystalConfig
         >>> config = SimulationConfig(detector=DetectorConfig(fpixels=8, spixels=8, oversample=1),
         ...     crystal=CrystalConfig(cell=(100, 100, 100, 90, 90, 90), Na=5, Nb=5, Nc=5, default_F=100))
-        >>> lines, value = trace_pixel(Simulator.from_config(config), 2, 3)
-        >>> lines[-2] == f"TRACE_PY: I_pixel_final {tracehooks.format_value(value)}"
+        >>> traced = tap_pixel(Simulator.from_config(config), 2, 3)
+        >>> traced.lines[-2] == f"TRACE_PY: I_pixel_final {tracehooks.format_value(traced.value)}"
         True
+        >>> sorted({str(t.selector).split("#")[0] for t in traced.tolerances})[:3]
+        ['F_latt', 'F_latt_a', 'F_latt_b']
     """
     if simulator.c_compat and simulator.crystal.interpolate:
         simulator.interpolation_cutoff()  # scans every pixel: do it before the stages are captured
@@ -60,7 +72,22 @@ def trace_pixel(simulator: Simulator, slow: int, fast: int, prefix: str = "TRACE
         value = simulator.render_pixels(torch.tensor([slow]), torch.tensor([fast]))
     calls = {name: handle.calls[-1] for name, handle in handles.items() if handle.calls}
     writer = _PixelWriter(simulator, calls, prefix)
-    return writer.lines(), float(value[0])
+    return PixelTrace(writer.lines(), float(value[0]), writer.tolerances)
+
+
+def trace_pixel(simulator: Simulator, slow: int, fast: int, prefix: str = "TRACE_PY") -> Tuple[List[str], float]:
+    """Render pixel (slow, fast) alone and return its trace lines and its value (see :func:`tap_pixel`).
+
+    Example:
+        >>> from nanobrag_torch.config import SimulationConfig, DetectorConfig, CrystalConfig
+        >>> config = SimulationConfig(detector=DetectorConfig(fpixels=8, spixels=8, oversample=1),
+        ...     crystal=CrystalConfig(cell=(100, 100, 100, 90, 90, 90), Na=5, Nb=5, Nc=5, default_F=100))
+        >>> lines, value = trace_pixel(Simulator.from_config(config), 2, 3)
+        >>> lines[-2] == f"TRACE_PY: I_pixel_final {tracehooks.format_value(value)}"
+        True
+    """
+    traced = tap_pixel(simulator, slow, fast, prefix)
+    return traced.lines, traced.value
 
 
 class _PixelWriter:
@@ -80,10 +107,29 @@ class _PixelWriter:
         self.scale = calls["_scale"].locals
         self.unrotated = calls["_first_evaluation_unrotated"].locals["unrotated"] \
             if "_first_evaluation_unrotated" in calls else None
+        crystal = simulator.crystal
+        self.errors = LatticeErrors.of_pixel(
+            crystal.shape, (crystal.Na, crystal.Nb, crystal.Nc), self.hkl,
+            (simulator.rotated_a, simulator.rotated_b, simulator.rotated_c), self.geometry["diffracted"],
+            self.beam["incident"], self.beam["wavelength"])
+        self.tolerances: List[tracehooks.DeclaredTolerance] = []
+        self._occurrences: Dict[Tuple[str, str], int] = {}
 
-    def put(self, name, value, channel: str = "", style: str = "space") -> None:
+    def put(self, name, value, channel: str = "", style: str = "space", tolerance=None) -> None:
+        """Print one value; ``tolerance`` is ``(rtol, atol, reason)``, or for a record a dict field -> that."""
         prefix = f"{self.prefix}_{channel}" if channel else self.prefix
         self.out.append(tracehooks.format_line(name, value, prefix=prefix, style=style))
+        # A record line (TRACE_PY_PHI k=v ...) parses as channel PHI, name "record".
+        channel, selector_name = (name, "record") if style == "record" else (channel, name)
+        key = (channel, selector_name)
+        occurrence = self._occurrences[key] = self._occurrences.get(key, 0) + 1
+        if tolerance is None:
+            return
+        per_field = tolerance.items() if isinstance(tolerance, dict) else [(None, tolerance)]
+        for field, (rtol, atol, reason) in per_field:
+            selector = tracehooks.Selector(channel, selector_name, occurrence, field)
+            self.tolerances.append(tracehooks.DeclaredTolerance(
+                selector, tracehooks.Tolerance(rtol=float(rtol), atol=float(atol)), reason))
 
     def lines(self) -> List[str]:
         layers, sub = self.geometry["diffracted"].shape[1:3]
@@ -109,16 +155,20 @@ class _PixelWriter:
         self.put("incident_vec", self.beam["incident"][0])
         self.put("lambda_meters", self.beam["wavelength"][0])
         self.put("lambda_angstroms", self.beam["wavelength"][0] * 1e10)
-        self.put("scattering_vec_A_inv", self.beam["scattering"][at + (0,)] / 1e10)
+        self.put("scattering_vec_A_inv", self.beam["scattering"][at + (0,)] / 1e10,
+                 tolerance=self._difference_tolerance(self.geometry["diffracted"][at], self.beam["incident"][0]))
         self._cell_lines(first_evaluation=at == (0, 0, 0, 0) and self.unrotated is not None)
         here = at + (0, 0, 0)  # source 0, phi step 0, mosaic domain 0
-        self.put("hkl_frac", torch.stack([index[here] for index in self.hkl]))
+        index_error = max(float(error[here]) for error in self.errors.index)
+        self.put("hkl_frac", torch.stack([index[here] for index in self.hkl]),
+                 tolerance=(0.0, index_error, _INDEX_REASON))
         self.put("hkl_rounded", torch.stack([self.rounded[n][here] for n in ("h0", "k0", "l0")]).to(torch.long))
         parts = self.lattice["F_latt_abc"]
         if parts is not None:
-            for name, part in zip(("F_latt_a", "F_latt_b", "F_latt_c"), parts):
-                self.put(name, part[here])
-            self.put("F_latt", self.lattice["F_latt"][here])
+            for name, part, error in zip(("F_latt_a", "F_latt_b", "F_latt_c"), parts, self.errors.factor):
+                self.put(name, part[here], tolerance=(0.0, float(error[here]), _GRATING_REASON))
+            self.put("F_latt", self.lattice["F_latt"][here],
+                     tolerance=(0.0, float(self.errors.F_latt[here]), _PRODUCT_REASON))
             self._phi_line(at, 0)
         if self._reaches_F_cell(here):
             self.put("F_cell", self.F_cell[here])
@@ -147,24 +197,32 @@ class _PixelWriter:
     def _phi_line(self, at: tuple, phi_tic: int) -> None:
         here = at + (0, phi_tic, 0)
         phi_deg = rad_to_deg(self.sim.crystal.phi_angles_rad[phi_tic])
+        tolerance = {"k_frac": (0.0, float(self.errors.index[1][here]), _INDEX_REASON),
+                     "F_latt_b": (0.0, float(self.errors.factor[1][here]), _GRATING_REASON),
+                     "F_latt": (0.0, float(self.errors.F_latt[here]), _PRODUCT_REASON)}
         self.put("PHI", {"phi_tic": phi_tic, "phi_deg": phi_deg, "k_frac": self.hkl[1][here],
                          "F_latt_b": self.lattice["F_latt_abc"][1][here],
-                         "F_latt": self.lattice["F_latt"][here]}, style="record")
+                         "F_latt": self.lattice["F_latt"][here]}, style="record", tolerance=tolerance)
 
     def _source2_block(self, at: tuple) -> None:
         here = at + (2, 0, 0)
         F_cell, F_latt = self.F_cell[here], self.lattice["F_latt"][here]
+        error = float(self.errors.F_latt[here])
+        tolerances = {"F_latt": (0.0, error, _PRODUCT_REASON),
+                      "F_latt_squared": (0.0, 2 * abs(float(F_latt)) * error, _PRODUCT_REASON),
+                      "I_contribution": (0.0, 2 * float(F_cell * F_cell * F_latt.abs()) * error, _PRODUCT_REASON)}
         for name, value in (("F_cell", F_cell), ("F_latt", F_latt), ("F_cell_squared", F_cell * F_cell),
                             ("F_latt_squared", F_latt * F_latt),
                             ("I_contribution", F_cell * F_cell * F_latt * F_latt),
                             ("polar", self.polar[at + (2,)]),
                             ("cos2theta", dot3(self.beam["incident"][2], self.geometry["diffracted"][at])),
                             ("lambda_angstroms", self.beam["wavelength"][2] * 1e10), ("source_index", 2)):
-            self.put(name, value, channel="SOURCE2")
+            self.put(name, value, channel="SOURCE2", tolerance=tolerances.get(name))
 
     def _closing_block(self) -> None:
         scale, config = self.scale, self.sim.detector.config
-        self.put("I_before_scaling", scale["I_before_scaling"][0])
+        intensity_rtol = self._intensity_rtol()
+        self.put("I_before_scaling", scale["I_before_scaling"][0], tolerance=(intensity_rtol, 0.0, _SUM_REASON))
         self.put("r_e_meters", math.sqrt(R_E_SQR))
         self.put("r_e_sqr", R_E_SQR)
         self.put("fluence_photons_per_m2", self.sim.beam.fluence)
@@ -175,5 +233,49 @@ class _PixelWriter:
         self.put("polar", scale["polar"][0])
         self.put("omega_pixel", scale["omega_pixel"][0])
         self.put("cos_2theta", dot3(self.beam["incident"][-1], self.geometry["diffracted"][0, -1, -1, -1]))
-        self.put("I_pixel_final", scale["I_pixel_final"][0])
-        self.put("floatimage_accumulated", scale["I_pixel_final"][0].to(torch.float32))
+        I_pixel_final = scale["I_pixel_final"][0]
+        self.put("I_pixel_final", I_pixel_final, tolerance=(intensity_rtol, 0.0, _SUM_REASON))
+        self.put("floatimage_accumulated", I_pixel_final.to(torch.float32),
+                 tolerance=_float32_tolerance(I_pixel_final, intensity_rtol))
+
+    def _difference_tolerance(self, diffracted, incident):
+        """(d - i) / lambda loses every digit the components of d and i share: its relative error is
+        ``2 eps (|d_j| + |i_j|) / |d_j - i_j|`` for component j (the largest is declared)."""
+        eps = torch.finfo(diffracted.dtype).eps
+        difference = (diffracted - incident).abs()
+        spread = (diffracted.abs() + incident.abs())[difference > 0]
+        if spread.numel() == 0:
+            return None
+        return float((2 * eps * spread / difference[difference > 0]).max()), 0.0, _DIFFERENCE_REASON
+
+    def _intensity_rtol(self) -> float:
+        """Relative bound of a positive sum of F_cell^2 F_latt^2 terms: the terms' relative errors
+        ``2 dF/|F|`` averaged with the terms' weights (sources may be weighted; the other per-term factors —
+        solid angle, polarization, capture — change by far less than a percent across one pixel)."""
+        F_latt, F_cell = self.lattice["F_latt"][0], self.F_cell[0]
+        weight = F_cell * F_cell
+        source_weights = self.sim._source_weights()
+        if source_weights is not None:
+            weight = weight * source_weights[:, None, None]
+        total = (weight * F_latt * F_latt).sum()
+        if float(total) == 0.0:
+            return 0.0
+        return float((weight * 2 * F_latt.abs() * self.errors.F_latt[0]).sum() / total)
+
+
+_INDEX_REASON = "Miller index a.(d - i)/lambda: a few roundings of each term, 4 eps sum |a_j|(|d_j| + |i_j|)/lambda"
+_GRATING_REASON = "sin(N pi h)/sin(pi h) near a node: argument error times |N cos(N x)/sin x| + |F cot x|"
+_PRODUCT_REASON = "product of the grating factors: their error bounds propagated"
+_DIFFERENCE_REASON = "(d - i)/lambda: difference of near-equal unit-vector components, 2 eps (|d|+|i|)/|d-i|"
+_SUM_REASON = "positive sum of F_cell^2 F_latt^2 terms: the terms' bounds 2 dF/|F|, weighted as the sum"
+_ROUNDING_REASON = "float32 rounding of I_pixel_final, whose own bound straddles a float32 rounding boundary"
+
+
+def _float32_tolerance(value: torch.Tensor, rtol: float) -> Optional[tuple]:
+    """The float32 image value may round the other way only if the float64 value's bound contains a float32
+    rounding boundary; then one float32 ulp is allowed, else nothing beyond the default."""
+    lower = (value * (1 - rtol)).to(torch.float32)
+    upper = (value * (1 + rtol)).to(torch.float32)
+    if bool(lower == upper):
+        return None
+    return 0.0, float((upper.double() - lower.double()).abs()), _ROUNDING_REASON
