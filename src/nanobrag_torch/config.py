@@ -16,8 +16,11 @@ Example:
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional, Sequence, Tuple, Union
+
+from .units import mm_to_m
 
 if TYPE_CHECKING:  # configs are plain data: parsing a command line needs neither torch nor numpy
     import numpy as np
@@ -87,7 +90,9 @@ class DetectorConfig:
     explicitly (nanoBragg parses ``-pix0_vector`` but never uses it; the Python API honours this field).
     ``roi`` is ``(fast_min, fast_max, slow_min, slow_max)``, inclusive pixel indices.
     ``detsize_f_mm``/``detsize_s_mm`` default to ``pixels * pixel_size_mm``; nanoBragg's default beam centre
-    is half the detector size, so a ``-detsize`` that is not a whole number of pixels moves it.
+    is half the detector size, so a ``-detsize`` that is not a whole number of pixels moves it. The default
+    detector, 1024 x 1024 pixels of 0.1 mm, is nanoBragg's default 102.4 mm square; given a size instead of
+    a count, nanoBragg derives the count with ``pixels_across``.
     """
 
     convention: DetectorConvention = DetectorConvention.MOSFLM
@@ -151,6 +156,30 @@ class DetectorConfig:
     def forced_pivot(convention: DetectorConvention) -> Optional[DetectorPivot]:
         """The pivot nanoBragg imposes for ``convention`` (None for CUSTOM, where the flags decide)."""
         return _FORCED_PIVOT.get(convention)
+
+    @staticmethod
+    def pixels_across(size_mm: float, pixel_size_mm: float) -> int:
+        """nanoBragg's pixel count for a detector ``size_mm`` wide: the nearest whole number of pixels, a
+        half rounding down (``ceil(size/pixel - 0.5)``, computed in metres as the C does).
+
+        Example:
+            >>> DetectorConfig.pixels_across(100.0, 0.3), DetectorConfig.pixels_across(102.4, 0.1)
+            (333, 1024)
+        """
+        return math.ceil(mm_to_m(size_mm) / mm_to_m(pixel_size_mm) - 0.5)
+
+    def check_pixel(self, slow: int, fast: int) -> None:
+        """Raise ``ValueError`` unless pixel (slow, fast) lies on the detector.
+
+        Example:
+            >>> DetectorConfig(fpixels=8, spixels=4).check_pixel(4, 2)
+            Traceback (most recent call last):
+            ...
+            ValueError: pixel (slow 4, fast 2) is outside the 8x4 (fast x slow) detector
+        """
+        if not (0 <= slow < self.spixels and 0 <= fast < self.fpixels):
+            raise ValueError(f"pixel (slow {slow}, fast {fast}) is outside the {self.fpixels}x{self.spixels} "
+                             "(fast x slow) detector")
 
 
 @dataclass(frozen=True)
@@ -232,7 +261,12 @@ class CrystalConfig:
 
 @dataclass
 class OutputConfig:
-    """What the command line writes and prints (not used by the simulator itself)."""
+    """What the command line writes and prints (not used by the simulator itself).
+
+    Relative output paths are written in ``output_dir`` (None: the current folder, as nanoBragg does).
+    ``dump_path`` is the structure-factor cache nanoBragg writes after an ``-hkl`` run, and reads when
+    ``-hkl`` is absent.
+    """
 
     floatfile: Optional[str] = "floatimage.bin"
     intfile: Optional[str] = "intimage.img"
@@ -248,6 +282,7 @@ class OutputConfig:
     progress: Optional[bool] = None
     hkl_path: Optional[str] = None
     dump_path: str = "Fdump.bin"
+    output_dir: Optional[str] = None
 
 
 @dataclass

@@ -5,10 +5,12 @@
 A case folder holds ``cmd.txt`` (the nanoBragg command line), ``trace_c.log`` (the C trace of one pixel,
 the pixel of ``-trace_pixel`` in cmd.txt), ``image.bin`` (the C's float image; or ``roi.bin`` with a
 ``roi`` entry in ``case.json``) and, beside it, the ``inputs/`` its ``../inputs/...`` paths refer to
-(tests/data/c_reference has this layout). The command line runs with ``nanobrag-torch`` in a scratch copy
-of that layout; with ``--c-compat auto`` (the default) ``-c_compat`` is added when the port reports a C
-physics bug affecting this run. Exit status 0 when the trace matches (known reference quirks allowed) and
-every pixel is within 2 float32 ulps of the C's.
+(tests/data/c_reference has this layout). The command line runs with ``nanobrag-torch``'s ``run``: its
+input files are read from the case folder, as the C read them when it ran there, and its outputs are
+written in a scratch folder (``--keep DIR``: in DIR), never in the case folder or the current folder; the
+traced pixel is rendered once, for the trace and its derived tolerances. With ``--c-compat auto`` (the
+default) ``-c_compat`` is added when the port reports a C physics bug affecting this run. Exit status 0
+when the trace matches (known reference quirks allowed) and every pixel is within 2 float32 ulps of the C's.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import argparse
 import contextlib
 import io
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -91,26 +92,29 @@ def _read_case(case: Path):
     return flags, roi, need("roi.bin" if roi else "image.bin")
 
 
-def _scratch(case: Path, keep: Optional[str]) -> Path:
-    root = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="nanobrag-parity-"))
-    root.mkdir(parents=True, exist_ok=True)
-    inputs = case.parent / "inputs"
-    if inputs.is_dir() and not (root / "inputs").exists():
-        (root / "inputs").symlink_to(inputs.resolve())
-    work = root / "run"
-    work.mkdir(exist_ok=True)
+def _scratch(keep: Optional[str]) -> Path:
+    """The folder the run writes in: ``keep``, or a new temporary folder."""
+    if not keep:
+        return Path(tempfile.mkdtemp(prefix="nanobrag-parity-"))
+    work = Path(keep)
+    work.mkdir(parents=True, exist_ok=True)
     return work
 
 
-def _confine_outputs(parsed, work: Path) -> None:
-    """Refuse a command line that would write outside the scratch folder, whatever its cmd.txt says."""
+def _parse_into(flags, case: Path, work: Path):
+    """The case's command line parsed with its inputs read from the case folder and its outputs directed
+    into ``work``; a command line that would write outside ``work`` is refused, whatever its cmd.txt says."""
+    from .cli import parse_args
     from .cli._outputs import planned_outputs
 
+    parsed = parse_args(flags, base_dir=case)
     for flag, path in planned_outputs(parsed.output).items():
         target = (work / path).resolve()
         if not target.is_relative_to(work.resolve()):
             raise CaseError(f"cmd.txt: {flag} would write {path}, outside the scratch folder; a case's outputs "
                             "must be plain file names")
+    parsed.output.output_dir = str(work)
+    return parsed
 
 
 def _image_check(roi, reference_path: Path, work: Path, floatfile: str, shape) -> tuple:
@@ -130,39 +134,31 @@ def _image_check(roi, reference_path: Path, work: Path, floatfile: str, shape) -
 
 
 def _run_case(case: Path, flags, c_compat_mode: str, work: Path, out):
-    """Run the case's command line in ``work``; returns (parsed command line, py trace text, tolerances)."""
-    from .cli import CommandLineError, parse_args, run
+    """Run the case's command line, reading its inputs from the case folder and writing in ``work``; returns
+    (parsed command line, py trace text, derived tolerances of the traced pixel)."""
+    from .cli import CommandLineError, run
     from .simulator import Simulator
-    from .trace import tap_pixel
 
-    previous = os.getcwd()
-    os.chdir(work)
     try:
-        parsed = parse_args(flags)
-        _confine_outputs(parsed, work)
+        parsed = _parse_into(flags, case, work)
         differences = Simulator.from_config(parsed.simulation).c_compat_differences()
         c_compat = c_compat_mode == "on" or (c_compat_mode == "auto" and bool(differences))
         if c_compat:
             flags = flags + ["-c_compat"]
-            parsed = parse_args(flags)
+            parsed = _parse_into(flags, case, work)
         print(textwrap.fill(f"case {case.name}: nanobrag-torch {' '.join(flags)}", width=100,
                             subsequent_indent="    ", break_on_hyphens=False), file=out)
         for difference in differences:
             reproduced = " (reproduced: -c_compat)" if c_compat else ""
             print(textwrap.fill(f"C physics bug in effect: {difference}{reproduced}",
                                 width=100, initial_indent="  ", subsequent_indent="    "), file=out)
-        stdout = io.StringIO()
+        stdout, traced = io.StringIO(), []
         with contextlib.redirect_stderr(io.StringIO()):
-            run(parsed, stdout=stdout)
+            run(parsed, stdout=stdout, on_trace=traced.append)
         (work / "trace_py.log").write_text(stdout.getvalue())
-        tolerances = []
-        if parsed.output.trace_pixel is not None:
-            tolerances = tap_pixel(Simulator.from_config(parsed.simulation), *parsed.output.trace_pixel).tolerances
-        return parsed, stdout.getvalue(), tolerances
+        return parsed, stdout.getvalue(), traced[0].tolerances if traced else []
     except CommandLineError as error:
         raise CaseError(f"cmd.txt: {error}") from None
-    finally:
-        os.chdir(previous)
 
 
 @quiet_when_stdout_closes
@@ -173,7 +169,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     work = None
     try:
         flags, roi, reference = _read_case(case)
-        work = _scratch(case, args.keep)
+        work = _scratch(args.keep)
         parsed, py_trace, tolerances = _run_case(case, flags, args.c_compat, work, sys.stdout)
         shape = (parsed.simulation.detector.spixels, parsed.simulation.detector.fpixels)
         max_ulps, bad, correlation = _image_check(roi, reference, work, parsed.output.floatfile, shape)
@@ -182,7 +178,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     finally:
         if work is not None and not args.keep:
-            shutil.rmtree(work.parent, ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True)
     return _report(case, py_trace, tolerances, args, (max_ulps, bad, correlation))
 
 

@@ -23,6 +23,7 @@ from .config import CrystalShape
 from .geometry import cross3, dot3, unitize
 
 __all__ = [
+    "R_E_SQR",
     "interpolate_structure_factor",
     "interpolation_in_range",
     "lattice_factor",
@@ -32,6 +33,8 @@ __all__ = [
     "sincg",
 ]
 
+#: Thomson cross section of the electron, r_e^2 in m^2 (nanoBragg's literal).
+R_E_SQR = 7.94079248018965e-30
 # nanoBragg scales the sphere transform by sqrt of the cube/sphere volume ratio with this literal.
 _ROUND_SCALE = 0.723601254558268
 # Gaussian and top-hat spot widths chosen in nanoBragg to match the square crystal's spot volume.

@@ -1,12 +1,11 @@
-"""nanoBragg's random numbers, reproduced bit for bit.
+"""nanoBragg's random-number generator, reproduced bit for bit.
 
 The C uses the Numerical Recipes generators: ``ran1`` (Park-Miller "minimal standard" with a
 Bays-Durham shuffle), ``gaussdev`` (polar Box-Muller), ``poidev`` (Poisson) and ``gammln``.
 They compute in C ``float`` in places; every such step is rounded to float32 here, and C
-``exp``/``log``/``sqrt``/``tan``/``sin``/``cos``/``atan2`` of doubles are Python's ``math``
-functions (the same C library routines). ``powf`` is numpy's float32 *scalar* power, which
-calls the C library's ``powf``; numpy's float32 *array* power uses SIMD code with different
-last-bit results and must not be used for it.
+``exp``/``log``/``sqrt``/``tan`` of doubles are Python's ``math`` functions (the same C library
+routines). What the C draws with them lives with its users: mosaic domains and random orientations
+in ``models.mosaic``, the noise image in ``io.noise``.
 
 State model. In the C, ``ran1``'s shuffle table (``iy``, ``iv``) and ``gaussdev``'s spare deviate
 are function-static: one copy per process, shared by every seed variable (``seed``,
@@ -24,45 +23,28 @@ from __future__ import annotations
 
 import functools
 import math
-import struct
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple
+from typing import Callable
 
 import numpy as np
 
-from ._c_arithmetic import c_div
-from .io.images import c_cast_unsigned, roi_mask
+# c_float is _f32 here: the Numerical Recipes code below rounds to float at almost every step.
+from ._c_numbers import c_div, c_float as _f32, c_log
 
 __all__ = [
     "CRandom",
-    "NoiseImage",
     "Ran1Statics",
     "gammln",
-    "mosaic_domain_umats",
-    "mosaic_rotation_umat",
-    "poisson_noise_image",
-    "umat2misset",
 ]
 
 _IA, _IM, _IQ, _IR, _NTAB = 16807, 2147483647, 127773, 2836, 32
 _NDIV = 1 + (_IM - 1) // _NTAB
 _AM = 1.0 / _IM
 _RNMX = 1.0 - 1.2e-7
-_F32 = struct.Struct("f")
 _GAMMLN_COF = (
     76.18009172947146, -86.50532032941677, 24.01409824083091,
     -1.231739572450155, 0.1208650973866179e-2, -0.5395239384953e-5,
 )
-_ONE_THIRD_F32 = np.float32(1.0 / 3.0)
-
-
-def _f32(x: float, _pack=_F32.pack, _unpack=_F32.unpack) -> float:
-    """Round a double to the nearest float32 (what assigning to a C float does)."""
-    try:
-        return _unpack(_pack(x))[0]
-    except OverflowError:  # struct refuses what C rounds to infinity
-        return math.copysign(math.inf, x)
-
 
 _RNMX_F32 = _f32(_RNMX)
 
@@ -205,6 +187,30 @@ class CRandom:
         """
         return _poidev(_f32(xm), self.ran1, self.statics)
 
+    def poidev_each(self, means, block: int = 1 << 15) -> list[float]:
+        """:meth:`poidev` of each mean in turn (rounded to float first), drawing ``ran1`` deviates in blocks of
+        ``block`` (much faster than one call each); the stream is left up to one block further on than the
+        C's, so use it for the last draws of a stream.
+
+        Example:
+            >>> CRandom(-12345).poidev_each([3.5, 3.5, 3.5, 3.5])
+            [7.0, 3.0, 1.0, 6.0]
+        """
+        values: list[float] = []
+        pos = 0
+
+        def draw() -> float:
+            """Next deviate of the stream, refilling the block when it runs out."""
+            nonlocal values, pos
+            if pos == len(values):
+                values, pos = self.ran1_array(block).tolist(), 0
+            pos += 1
+            return values[pos - 1]
+
+        # numpy rounds the whole array to float32 at once (what _f32 does one value at a time).
+        rounded = np.asarray(means, dtype=np.float32).tolist()
+        return [_poidev(xm, draw, self.statics) for xm in rounded]
+
 
 def _jump_powers(count: int) -> np.ndarray:
     powers = np.empty(count, dtype=np.int64)
@@ -255,7 +261,7 @@ def gammln(xx: float) -> float:
     x = y = _f32(xx)
     # Python raises where C returns inf/NaN; the guarded operations are only needed outside
     # 0 < x < inf, so the common case keeps plain arithmetic.
-    log, div = (math.log, _plain_div) if 0.0 < x < math.inf else (_c_log, c_div)
+    log, div = (math.log, _plain_div) if 0.0 < x < math.inf else (c_log, c_div)
     tmp = x + 5.5
     tmp -= (x + 0.5) * log(tmp)
     ser = 1.000000000190015
@@ -271,13 +277,6 @@ _gammln_cached = functools.lru_cache(maxsize=1 << 16)(gammln)
 
 def _plain_div(a: float, b: float) -> float:
     return a / b
-
-
-def _c_log(x: float) -> float:
-    """C ``log``, which returns -inf at zero and NaN below zero where ``math.log`` raises."""
-    if x > 0.0:
-        return math.log(x)
-    return -math.inf if x == 0.0 else math.nan
 
 
 def _poidev(xm: float, draw: Callable[[], float], statics: Ran1Statics) -> float:
@@ -308,181 +307,3 @@ def _poidev(xm: float, draw: Callable[[], float], statics: Ran1Statics) -> float
         if not draw() > t:
             return em
 
-
-def mosaic_rotation_umat(mosaicity: float, rng: CRandom) -> np.ndarray:
-    """The C's random rotation on a spherical cap of "diameter" ``mosaicity`` (radians;
-    90.0 gives a random orientation, as ``-misset random`` uses), as a (3, 3) float64 matrix.
-
-    Draws three ``ran1`` deviates. ``mosaicity`` is rounded to float and the cap angle is
-    ``mosaicity * powf(1 - r3*r3, 1/3)`` in float arithmetic, as in the C.
-
-    Example:
-        >>> u = mosaic_rotation_umat(0.01, CRandom(-12345678))
-        >>> bool(np.allclose(u @ u.T, np.eye(3)))
-        True
-    """
-    r1 = 2.0 * rng.ran1() - 1.0
-    r2 = 2.0 * rng.ran1() - 1.0
-    r3 = 2.0 * rng.ran1() - 1.0
-    xyrad = math.sqrt(1.0 - r2 * r2)
-    # numpy float32 scalars: the multiply is a float multiply and ** calls the C library's powf.
-    rot = float(np.float32(mosaicity) * (np.float32(1.0 - r3 * r3) ** _ONE_THIRD_F32))
-    v1 = xyrad * math.sin(math.pi * r1)
-    v2 = xyrad * math.cos(math.pi * r1)
-    v3 = r2
-    t1 = math.cos(rot)
-    t2 = 1.0 - t1
-    t6 = t2 * v1
-    t7 = t6 * v2
-    t8 = math.sin(rot)
-    t9 = t8 * v3
-    t11 = t6 * v3
-    t12 = t8 * v2
-    t19 = t2 * v2 * v3
-    t20 = t8 * v1
-    return np.array(
-        [
-            [t1 + t2 * (v1 * v1), t7 - t9, t11 + t12],
-            [t7 + t9, t1 + t2 * (v2 * v2), t19 - t20],
-            [t11 - t12, t19 + t20, t1 + t2 * (v3 * v3)],
-        ],
-        dtype=np.float64,
-    )
-
-
-def mosaic_domain_umats(mosaic_spread_rad: float, n_domains: int, rng: CRandom) -> np.ndarray:
-    """The C's mosaic domain rotations, (n_domains, 3, 3): one :func:`mosaic_rotation_umat`
-    per domain, with the first replaced by the identity after its numbers are drawn.
-
-    The C's stream is ``CRandom.from_option(mosaic_seed)``, or ``CRandom(-12345678)`` by default.
-
-    Example:
-        >>> u = mosaic_domain_umats(0.01, 3, CRandom(-12345678))
-        >>> u.shape, u[0].tolist() == np.eye(3).tolist()
-        ((3, 3, 3), True)
-    """
-    umats = np.empty((n_domains, 3, 3), dtype=np.float64)
-    for domain in range(n_domains):
-        umats[domain] = mosaic_rotation_umat(mosaic_spread_rad, rng)
-    if n_domains > 0:
-        umats[0] = np.eye(3)
-    return umats
-
-
-def _norm(row: list[float]) -> float:
-    return math.sqrt(row[0] * row[0] + row[1] * row[1] + row[2] * row[2])
-
-
-def _unit(row: list[float], length: float) -> list[float]:
-    return [row[0] / length, row[1] / length, row[2] / length] if length > 0 else row
-
-
-def _unit_cross(a: list[float], b: list[float]) -> list[float]:
-    c = [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
-    return _unit(c, _norm(c))
-
-
-def umat2misset(umat: np.ndarray) -> tuple[float, float, float]:
-    """The C's ``umat2misset``: rotation matrix to misset angles (rotx, roty, rotz), radians.
-
-    Rows are normalised, empty rows are rebuilt from cross products of the others (twice, as
-    in the C), and the angles come from the last row; the C's gimbal-lock branch is kept.
-
-    Example:
-        >>> c, s = math.cos(0.3), math.sin(0.3)
-        >>> [round(a, 12) + 0.0 for a in umat2misset(np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]]))]
-        [0.0, 0.0, 0.3]
-    """
-    m = np.asarray(umat, dtype=np.float64).reshape(3, 3)
-    x, y, z = (list(map(float, row)) for row in m)
-    mx, my, mz = _norm(x), _norm(y), _norm(z)
-    x, y, z = _unit(x, mx), _unit(y, my), _unit(z, mz)
-    # The ">= 0" tests matter only for NaN rows, where the C skips the replacement.
-    if mx >= 0 and my <= 0 and mz <= 0:
-        y, z = [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]
-    if mx <= 0 and my >= 0 and mz <= 0:
-        x, z = [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]
-    if mx <= 0 and my <= 0 and mz >= 0:
-        x, y = [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]
-    for _ in range(2):
-        xcy, ycz, zcx = _unit_cross(x, y), _unit_cross(y, z), _unit_cross(z, x)
-        x = ycz if mx <= 0 else x
-        y = zcx if my <= 0 else y
-        z = xcy if mz <= 0 else z
-    x, y, z = _unit(x, _norm(x)), _unit(y, _norm(y)), _unit(z, _norm(z))
-    (uxx, uxy, _), (uyx, uyy, _), (uzx, uzy, uzz) = x, y, z
-    if uzx * uzx < 1.0:
-        return (
-            math.atan2(uzy, uzz),
-            math.atan2(-uzx, math.sqrt(uzy * uzy + uzz * uzz)),
-            math.atan2(uyx, uxx),
-        )
-    return (math.atan2(1, 1) * 4, math.atan2(1, 1) * 2, math.atan2(uxy, -uyy))
-
-
-class NoiseImage(NamedTuple):
-    """Result of :func:`poisson_noise_image`: the uint16 ``image``, the ``photons`` sum the C
-    prints ("%.0f photons on noise image") and the number of ``overloads`` (pixels clipped).
-
-    Example:
-        >>> NoiseImage(np.zeros((1, 1), np.uint16), 0.0, 0).overloads
-        0
-    """
-
-    image: np.ndarray
-    photons: float
-    overloads: int
-
-
-def _poisson_deviates(means: list[float], stream: CRandom, block: int = 1 << 15) -> list[float]:
-    """``poidev`` of each float32 mean in turn, drawing from ``stream`` in blocks of ``block``
-    deviates (``ran1_array`` is much faster than single calls); the stream is left up to one
-    block further on than the C's."""
-    values: list[float] = []
-    pos = 0
-
-    def draw() -> float:
-        """Next deviate of the stream, refilling the block when it runs out."""
-        nonlocal values, pos
-        if pos == len(values):
-            values, pos = stream.ran1_array(block).tolist(), 0
-        pos += 1
-        return values[pos - 1]
-
-    statics = stream.statics
-    return [_poidev(xm, draw, statics) for xm in means]
-
-
-def poisson_noise_image(
-    float_image: np.ndarray,
-    seed: int,
-    roi: tuple[int, int, int, int] | None = None,
-    adc_offset: float = 40.0,
-) -> NoiseImage:
-    """The C's ``-noisefile`` image: ``poidev`` of every ROI pixel (row-major), plus
-    ``adc_offset``, clipped at 65535 (counted as overloads), cast to unsigned short.
-
-    ``seed`` is the ``-seed`` option value (the C uses the stream ``-seed``). Pixels outside
-    ``roi`` (the C's ``-roi xmin xmax ymin ymax``) draw no numbers and are 0. The photon sum is
-    accumulated in double in pixel order, as in the C.
-
-    Example:
-        >>> noisy = poisson_noise_image(np.full((2, 2), 3.0, np.float32), seed=12345, adc_offset=10.0)
-        >>> noisy.image.tolist(), noisy.photons, noisy.overloads
-        ([[14, 14], [12, 12]], 12.0, 0)
-    """
-    image = np.asarray(float_image, dtype=np.float32)
-    if image.ndim != 2:
-        raise ValueError(f"float_image has {image.ndim} dimensions, expected 2 (slow, fast)")
-    inside = roi_mask(image.shape, roi)
-    deviates = _poisson_deviates(image[inside].tolist(), CRandom.from_option(seed))
-    photons = 0.0
-    for value in deviates:
-        photons += value
-    test = np.array(deviates, dtype=np.float64) + adc_offset
-    with np.errstate(invalid="ignore"):
-        clipped = test > 65535.0
-    test[clipped] = 65535.0
-    noisy = np.zeros(image.shape, dtype=np.uint16)
-    noisy[inside] = c_cast_unsigned(test, 16)
-    return NoiseImage(noisy, photons, int(np.count_nonzero(clipped)))

@@ -6,10 +6,9 @@ domain, and sums F_cell^2 F_latt^2. Here one batch of pixels is computed at once
 memory. Each stage is a small method whose locals carry the names the C prints, so that a trace can tap
 them from outside (see ``nanobrag_torch.trace``).
 
-The default computes corrected physics; ``c_compat=True`` reproduces nanoBragg's physics bugs bit for bit
-(docs/c_compat.md lists them): the phi = 0 carry-over, oversample_* factors multiplying the running sum,
-the last sensor layer's capture fraction applied to all layers, the water background scaled twice, the
-global switch-off of structure-factor interpolation, and ignored source weights.
+The default computes corrected physics; ``c_compat=True`` reproduces nanoBragg's physics bugs bit for bit.
+The bugs are declared in ``nanobrag_torch.c_bugs`` (each switch here names its bug), and the C's own ways of
+accumulating that reproduce some of them are in ``nanobrag_torch._c_compat_paths``.
 
 Example:
     >>> from nanobrag_torch.config import SimulationConfig, DetectorConfig, CrystalConfig
@@ -30,17 +29,19 @@ from typing import Callable, Optional
 import torch
 
 from . import physics, units
+from ._c_compat_paths import InterpolationCutoff, c_pixel_intensity
+from .c_bugs import C_ACCUMULATION_BUGS, INTERPOLATION_SWITCH_OFF, PHI_ZERO_CARRY_OVER, in_effect, reproduced
 from .config import SimulationConfig
 from .geometry import dot3, unitize
 from .models.beam import Beam
 from .models.conventions import CONVENTION_AXES
 from .models.crystal import Crystal
 from .models.detector import Detector
+from .physics import R_E_SQR
 
+# R_E_SQR is defined in physics; it stays importable from here because trace/_pixel.py imports it from here.
 __all__ = ["R_E_SQR", "Simulator"]
 
-# Thomson cross section of the electron, m^2 (nanoBragg's constant).
-R_E_SQR = 7.94079248018965e-30
 # Default number of evaluations (pixel x layer x sub-pixel x source x phi x mosaic) per batch. Tensors of
 # 1 MB stay in cache and are recycled by the allocator: measured fastest on CPU (2^16..2^18 within 10%;
 # 2^21 is 30-40% slower, 2^14 pays per-operation overhead), and memory stays bounded at any detector size.
@@ -61,13 +62,15 @@ class Simulator:
 
     ``run()`` renders the whole detector (zeros outside ``roi`` and masked pixels);
     ``render_pixels(slow, fast)`` renders any subset at the cost of those pixels alone.
-    Device and dtype are the detector's.
+    Device and dtype are the detector's. ``c_compat=True`` reproduces the C's physics bugs (``reproduced``,
+    from ``nanobrag_torch.c_bugs``); ``c_compat_differences()`` names the ones that change this simulation.
     """
 
     def __init__(self, crystal: Crystal, detector: Detector, beam: Beam, *, c_compat: bool = False,
                  dmin_A: float = 0.0, batch_evaluations: int = DEFAULT_BATCH_EVALUATIONS):
         self.crystal, self.detector, self.beam = crystal, detector, beam
         self.c_compat = c_compat
+        self.reproduced = reproduced(c_compat)
         self.dmin_m = units.length_angstrom_to_m(dmin_A)
         self.device, self.dtype = detector.device, detector.dtype
         self.oversample = self._resolve_oversample()
@@ -80,8 +83,7 @@ class Simulator:
             batch_evaluations //= 8
         self.batch_pixels = max(1, batch_evaluations // self.evaluations_per_pixel)
         self.rotated_a, self.rotated_b, self.rotated_c = crystal.rotated_real_vectors_m(self.phi_steps_rad())
-        self._interpolation_cutoff: Optional[int] = None  # c_compat: unknown until scanned; -1: never
-        self._scanned_pixels = 0  # pixels, in rendering order, known to keep interpolation on
+        self._interpolation = InterpolationCutoff(self)
 
     @classmethod
     def from_config(cls, config: SimulationConfig, *, device=None, dtype=torch.float64, **options) -> "Simulator":
@@ -91,7 +93,7 @@ class Simulator:
         beam = Beam(config.beam, direction=detector.beam_vector, polarization_axis_default=axes.polarization,
                     device=device, dtype=dtype)
         crystal = Crystal(config.crystal, wavelength_A=config.beam.wavelength_A, spindle_axis_default=axes.spindle,
-                          c_compat=config.c_compat, device=device, dtype=dtype)
+                          device=device, dtype=dtype)
         return cls(crystal, detector, beam, c_compat=config.c_compat, dmin_A=config.dmin_A, **options)
 
     # -- set-up ---------------------------------------------------------------------------------------
@@ -101,49 +103,39 @@ class Simulator:
         requested = self.detector.config.oversample
         if requested is not None and requested > 0:
             return int(requested)
-        reciprocal_pixel_size = float(self.beam.wavelength_m) * float(self.detector.distance_m) \
-            / self.detector.pixel_size_m
-        recommended = math.ceil(3.0 * float(self.crystal.xtal_size_max_m) / reciprocal_pixel_size)
+        # A count of sub-pixels is chosen, not differentiated: read the values off the graph.
+        wavelength_m, distance_m, size_m = (float(torch.as_tensor(value).detach()) for value in (
+            self.beam.wavelength_m, self.detector.distance_m, self.crystal.xtal_size_max_m))
+        reciprocal_pixel_size = wavelength_m * distance_m / self.detector.pixel_size_m
+        recommended = math.ceil(3.0 * size_m / reciprocal_pixel_size)
         return max(recommended, 1)
 
     def phi_steps_rad(self) -> torch.Tensor:
-        """Spindle angle the crystal is turned to at each phi step. In c_compat a step at exactly phi = 0
-        reuses the previous rotation, which (after the first evaluation of the run) is the last step's."""
+        """Spindle angle the crystal is turned to at each phi step. Reproducing the C's PHI_ZERO_CARRY_OVER, a
+        step at exactly phi = 0 reuses the previous rotation, which (after the first evaluation of the run) is
+        the last step's."""
         angles = self.crystal.phi_angles_rad
-        if self.c_compat and self._phi_carry_over():
+        if self._carries_phi_over():
             angles = torch.cat((angles[-1:], angles[1:]))
         return angles
 
-    def _phi_carry_over(self) -> bool:
-        angles = self.crystal.phi_angles_rad
-        return bool(angles.numel() > 1 and float(angles[0]) == 0.0 and float(angles[-1]) != 0.0)
+    def _carries_phi_over(self) -> bool:
+        """Whether this run reproduces the C's phi = 0 carry-over (c_compat, and a sweep from phi = 0)."""
+        return PHI_ZERO_CARRY_OVER in self.reproduced and PHI_ZERO_CARRY_OVER.applies(self)
 
     def c_compat_differences(self) -> list:
         """The nanoBragg physics bugs that change this simulation: where the default (corrected) result
-        differs from the C's, and ``c_compat=True`` would reproduce the C. One line per bug."""
-        det, config, beam = self.detector, self.detector.config, self.beam
-        found = []
-        if self._phi_carry_over():
-            found.append("phi = 0 carry-over: the C reuses the last phi step's rotation at phi = 0")
-        flags = [name for name in ("thick", "polar", "omega") if getattr(config, f"oversample_{name}")]
-        if flags:
-            found.append(f"-oversample_{'/'.join(flags)}: the C multiplies the running sum, not each term")
-        if det.thickness_m > 0:
-            found.append("sensor layers: the C applies the last layer's capture fraction to every layer")
-            if config.thicksteps is not None:
-                found.append("-detector_thicksteps N: the C spaces the layers by thick/(N-1)")
-        if beam.water_um != 0:
-            found.append("-water: the C scales the background by r_e^2 * fluence / steps a second time")
-        weights = beam.source_weights
-        if bool((weights != weights[0]).any()):
-            found.append("-sourcefile weights: the C ignores them")
-        axis = det.config.twotheta_axis
-        if axis is not None and float(torch.linalg.norm(torch.as_tensor(axis, dtype=torch.float64))) != 1.0:
-            found.append("-twotheta_axis: the C rotates about the axis without normalising it")
-        if self.crystal.interpolate and self.interpolation_cutoff() is not None:
-            found.append("interpolation: the C switches it off for all later pixels at the first "
-                         "reflection too close to the edge of the HKL table")
-        return found
+        differs from the C's, and ``c_compat=True`` would reproduce the C. One line per bug (see
+        ``nanobrag_torch.c_bugs``).
+
+        Example:
+            >>> from nanobrag_torch.config import SimulationConfig, CrystalConfig, BeamConfig
+            >>> config = SimulationConfig(crystal=CrystalConfig(cell=(100, 100, 100, 90, 90, 90), default_F=1),
+            ...                           beam=BeamConfig(water_um=5.0))
+            >>> Simulator.from_config(config).c_compat_differences()
+            ['-water: the C scales the background by r_e^2 * fluence / steps a second time']
+        """
+        return [bug.message(self) for bug in in_effect(self)]
 
     def _roi_rectangle(self):
         det = self.detector
@@ -300,7 +292,7 @@ class Simulator:
         rot_a, rot_b, rot_c = self.rotated_a, self.rotated_b, self.rotated_c
         s = scattering[..., None, None, :]
         h, k, l = dot3(rot_a, s), dot3(rot_b, s), dot3(rot_c, s)
-        if self.c_compat and self._phi_carry_over() and bool(first_of_run.any()):
+        if self._carries_phi_over() and bool(first_of_run.any()):
             h, k, l = self._first_evaluation_unrotated(s, first_of_run, (h, k, l))
         return h, k, l
 
@@ -322,67 +314,15 @@ class Simulator:
     def _structure_factor(self, h, k, l, order, F_latt=None, visible=None) -> torch.Tensor:
         """F_cell at (h, k, l): nearest reflection, or tricubic interpolation where enabled."""
         allowed = None
-        if self.c_compat and self.crystal.interpolate:
-            cutoff = self._cutoff_for_batch(order, h, k, l, F_latt, visible)
-            if cutoff is not None:
-                allowed = self._evaluation_index(order, h.shape) < cutoff
+        if INTERPOLATION_SWITCH_OFF in self.reproduced and self.crystal.interpolate:
+            allowed = self._interpolation.allowed(order, h, k, l, F_latt, visible)
         F_cell = self.crystal.structure_factor(h, k, l, interpolate_where=allowed)
         return F_cell
 
-    def _evaluation_index(self, order, shape) -> torch.Tensor:
-        """Position of every evaluation of a batch in nanoBragg's loop order over the whole run."""
-        local = torch.arange(self.evaluations_per_pixel, device=self.device).reshape(shape[1:])
-        return order.to(self.device).reshape((-1,) + (1,) * (len(shape) - 1)) * self.evaluations_per_pixel + local
-
     def interpolation_cutoff(self) -> Optional[int]:
-        """c_compat: rendering-order index of the evaluation at which nanoBragg stops interpolating (None if
-        it never does). Needs h, k, l of every earlier pixel, so it is computed once and cached."""
-        if self._interpolation_cutoff is None:
-            self._interpolation_cutoff = self._scan_interpolation_range()
-        return None if self._interpolation_cutoff < 0 else self._interpolation_cutoff
-
-    def _cutoff_for_batch(self, order, h, k, l, F_latt, visible) -> Optional[int]:
-        """The cutoff as far as this batch needs it. run() renders batches in order, so each batch extends
-        the scan by itself; any other request (a single traced pixel) scans the whole image first."""
-        if self._interpolation_cutoff is not None or F_latt is None:
-            return self.interpolation_cutoff()
-        start, count = int(order[0]), order.numel()
-        in_sequence = start == self._scanned_pixels and bool((order == torch.arange(start, start + count)).all())
-        if not in_sequence:
-            return self.interpolation_cutoff()
-        first = self._first_outside(h, k, l, F_latt, visible)
-        if first is not None:
-            self._interpolation_cutoff = start * self.evaluations_per_pixel + first
-        else:
-            self._scanned_pixels = start + count
-            if self._scanned_pixels == self._rendered_count():
-                self._interpolation_cutoff = -1
-        return self.interpolation_cutoff() if self._interpolation_cutoff is not None else None
-
-    def _first_outside(self, h, k, l, F_latt, visible) -> Optional[int]:
-        """Index (in the batch's flattened C order) of the first evaluation whose interpolation neighbourhood
-        leaves the HKL table; the C reaches that test only for evaluations it does not skip."""
-        checked = torch.ones_like(h, dtype=torch.bool) if visible is None else visible[..., None, None]
-        if self.beam.water_um == 0:
-            checked = checked & (F_latt != 0)
-        outside = (checked & ~physics.interpolation_in_range(h, k, l, self.crystal.hkl_table)).reshape(-1)
-        return int(torch.nonzero(outside)[0]) if bool(outside.any()) else None
-
-    def _rendered_count(self) -> int:
-        xmin, xmax, ymin, ymax = self._roi_rectangle()
-        kept = self._kept_flat_indices()
-        return (ymax - ymin + 1) * (xmax - xmin + 1) if kept is None else kept.numel()
-
-    def _scan_interpolation_range(self) -> int:
-        for start, _, batch_slow, batch_fast in self._batches():
-            factors = self._detector_factors(self._subpixel_positions(batch_slow, batch_fast))
-            _, _, scattering = self._scattering_vectors(factors.diffracted)
-            first = torch.arange(start, start + batch_slow.numel()) == 0
-            h, k, l = self._miller_indices(scattering, first_of_run=first)
-            outside = self._first_outside(h, k, l, self._lattice_factor(h, k, l), self._visible(scattering))
-            if outside is not None:
-                return start * self.evaluations_per_pixel + outside
-        return -1
+        """Rendering-order index of the evaluation at which nanoBragg stops interpolating (None if it never
+        does); reproduced with ``c_compat``. Needs h, k, l of every earlier pixel: computed once, then cached."""
+        return self._interpolation.whole_run()
 
     def _visible(self, scattering) -> Optional[torch.Tensor]:
         """False where -dmin skips the evaluation (resolution beyond dmin), shape (P, T, O, O, S); None
@@ -394,8 +334,8 @@ class Simulator:
 
     def _pixel_intensity(self, F_cell, F_latt, visible, factors: PixelFactors, polar) -> torch.Tensor:
         """Photons per pixel: r_e^2 * fluence / steps * sum of F_cell^2 F_latt^2 with the pixel factors."""
-        if self.c_compat:
-            return self._c_pixel_intensity(F_cell, F_latt, visible, factors, polar)
+        if C_ACCUMULATION_BUGS <= self.reproduced:
+            return c_pixel_intensity(self, F_cell, F_latt, visible, factors, polar)
         beam = self.beam
         term = F_cell * F_cell * F_latt * F_latt
         if visible is not None:
@@ -449,28 +389,6 @@ class Simulator:
         if bool((weights == weights[0]).all()):
             return None
         return weights * (weights.numel() / weights.sum())
-
-    def _c_pixel_intensity(self, F_cell, F_latt, visible, factors: PixelFactors, polar) -> torch.Tensor:
-        """nanoBragg's accumulation: I starts at the (already scaled) water background; with
-        -oversample_* each factor multiplies the running sum after every term."""
-        det = self.detector.config
-        term = F_cell * F_cell * F_latt * F_latt
-        I = self.beam.water_background_per_sr().to(self.dtype).expand(term.shape[:1])
-        skip = None if visible is None else ~visible[..., None, None]
-        if not (det.oversample_thick or det.oversample_polar or det.oversample_omega):
-            if skip is not None:
-                term = torch.where(skip, torch.zeros_like(term), term)
-            return self._scale(I + term.flatten(1).sum(dim=1), factors, polar, fold_capture=False)
-        if self.beam.water_um == 0:
-            # The C skips the rest of an evaluation with F_latt == 0, multiplications included.
-            skip = (F_latt == 0) if skip is None else skip | (F_latt == 0)
-        factor = self._term_factors(factors, polar, capture=det.oversample_thick).expand_as(term).flatten(1)
-        skip = None if skip is None else skip.expand_as(term).flatten(1)
-        term = term.flatten(1)
-        for index in range(term.shape[1]):
-            step = (I + term[:, index]) * factor[:, index]
-            I = step if skip is None else torch.where(skip[:, index], I, step)
-        return self._scale(I, factors, polar, fold_capture=False)
 
     def solid_angle_sum_sr(self) -> float:
         """nanoBragg's "solid angle subtended by detector": the sum of the solid angle used at every sub-pixel

@@ -13,10 +13,7 @@ Example:
 
 from __future__ import annotations
 
-import math
-
-# nanoBragg's RTD = 180.0*M_1_PI; dividing by it (not multiplying by pi/180) reproduces its radians.
-RADIANS_TO_DEGREES = 180.0 * (1.0 / math.pi)
+from ._c_numbers import RTD
 
 
 def mm_to_m(value):
@@ -50,13 +47,14 @@ def length_angstrom_to_m(value):
 
 
 def deg_to_rad(value):
-    """Degrees to radians, as nanoBragg divides by its RTD constant."""
-    return value / RADIANS_TO_DEGREES
+    """Degrees to radians, as nanoBragg divides by its RTD constant (not multiplying by pi/180: another
+    last bit)."""
+    return value / RTD
 
 
 def rad_to_deg(value):
-    """Radians to degrees."""
-    return value * RADIANS_TO_DEGREES
+    """Radians to degrees, times nanoBragg's RTD (for headers and messages)."""
+    return value * RTD
 
 
 def mrad_to_rad(value):

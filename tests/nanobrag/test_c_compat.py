@@ -1,19 +1,25 @@
-"""Each nanoBragg physics bug: the default result differs from c_compat exactly as the bug predicts.
+"""Each nanoBragg physics bug: the default result differs from c_compat exactly as the bug predicts, and the
+declaration of the bugs (nanobrag_torch.c_bugs) is the one the notes and docs/c_compat.md show.
 
-Every expectation here is computed independently of the simulator: from closed-form geometry of a MOSFLM
+Every expected image here is computed independently of the simulator: from closed-form geometry of a MOSFLM
 detector, from separate simpler simulations, or from the published formulas.
 """
 
-import math
+import ast
+from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
+from nanobrag_torch import c_bugs
 from nanobrag_torch.cli import parse_args
-from nanobrag_torch.simulator import R_E_SQR, Simulator
+from nanobrag_torch.physics import R_E_SQR
+from nanobrag_torch.simulator import Simulator
 
 from .reference import run_folder
+
+TESTS = Path(__file__).resolve().parent
+DOCS = TESTS.parents[1] / "docs" / "c_compat.md"
 
 FLUENCE = 1.25932015286227e29  # nanoBragg's default, photons/m^2
 # One unit cell (N = 1): F_latt = 1 everywhere, so every evaluation contributes F^2 = 100.
@@ -163,3 +169,70 @@ def test_defaults_report_no_difference_for_plain_runs():
     """A run without any of these features has no C physics bug to report."""
     config = parse_args(FLAT.split()).simulation
     assert Simulator.from_config(config).c_compat_differences() == []
+
+
+# One input per bug that brings it (and only the bugs listed with it) into effect. FLAT's F_latt = 1 hides the
+# orientation and the source direction, so the bugs that act through them need N > 1.
+TRIGGERS = {
+    c_bugs.PHI_ZERO_CARRY_OVER: ("-phi 0 -osc 0.3 -phisteps 3 -misset 5 10 15 -N 5", []),
+    c_bugs.OVERSAMPLE_RUNNING_SUM: ("-oversample 2 -oversample_omega -oversample_polar", []),
+    c_bugs.LAST_LAYER_CAPTURE: ("-detector_thick 90", []),
+    c_bugs.LAYER_SPACING: ("-detector_thick 90 -detector_thicksteps 3", [c_bugs.LAST_LAYER_CAPTURE]),
+    c_bugs.WATER_SCALED_TWICE: ("-water 5", []),
+    c_bugs.SOURCE_WEIGHTS_IGNORED: ("-sourcefile {sources} -misset 5 10 15 -N 5", []),
+    c_bugs.TWOTHETA_AXIS_AS_TYPED: ("-twotheta_axis 0 0 -2 -twotheta 10", []),
+    c_bugs.INTERPOLATION_SWITCH_OFF: ("-hkl ../inputs/cubic.hkl -N 2 -interpolate -pixel 0.5 -detpixels 24 "
+                                      "-Xbeam 0.5 -Ybeam 0.5", []),
+}
+
+
+def test_every_bug_has_a_trigger_here():
+    """The examples below cover the whole declaration."""
+    assert set(TRIGGERS) == set(c_bugs.C_BUGS)
+
+
+@pytest.mark.parametrize("bug", c_bugs.C_BUGS, ids=lambda bug: bug.quirk)
+def test_each_bug_is_noted_exactly_when_its_input_is_given_and_c_compat_reproduces_it(bug, tmp_path):
+    """The input that triggers a bug makes c_compat_differences() name it (and nothing else), and turning
+    c_compat on changes the image: the declared predicate and the runtime switch agree."""
+    sources = tmp_path / "sources.txt"
+    sources.write_text("-10 0 0 1 1e-10\n-10 0.02 0 3 1e-10\n")
+    flags, also = TRIGGERS[bug]
+    config = parse_args(f"{FLAT} {flags.format(sources=sources)}".split()).simulation
+    simulator = Simulator.from_config(config)
+    expected = [b for b in c_bugs.C_BUGS if b is bug or b in also]
+    assert simulator.c_compat_differences() == [b.message(simulator) for b in expected]
+    config.c_compat = True
+    assert not np.array_equal(Simulator.from_config(config).run().numpy(), simulator.run().numpy())
+
+
+def test_notes_name_the_oversample_flags_in_effect():
+    """The running-sum note names the -oversample_* flags given, in the C's order."""
+    config = parse_args(f"{FLAT} -oversample 2 -oversample_omega -oversample_thick".split()).simulation
+    assert Simulator.from_config(config).c_compat_differences() == [
+        "-oversample_thick/omega: the C multiplies the running sum, not each term"]
+
+
+def test_twotheta_axis_of_any_length_is_no_bug_at_zero_two_theta():
+    """A turn by 0 leaves every vector as it is, so a non-unit axis changes nothing and is not noted."""
+    config = parse_args(f"{FLAT} -twotheta 10 -twotheta_axis 0 0 -2".split()).simulation  # the axis sets 0
+    simulator = Simulator.from_config(config)
+    assert simulator.detector.twotheta_rad == 0 and simulator.c_compat_differences() == []
+    config.c_compat = True
+    assert np.array_equal(Simulator.from_config(config).run().numpy(), simulator.run().numpy())
+
+
+def test_docs_table_is_the_declaration():
+    """docs/c_compat.md shows the table generated from nanobrag_torch.c_bugs, row for row (regenerate it with
+    python -m nanobrag_torch.c_bugs)."""
+    table = c_bugs.markdown_table()
+    assert len(table.splitlines()) == 2 + len(c_bugs.C_BUGS)
+    assert table in DOCS.read_text()
+
+
+@pytest.mark.parametrize("bug", c_bugs.C_BUGS, ids=lambda bug: bug.quirk)
+def test_each_bug_names_a_test_that_exists(bug):
+    """tested_by is file::function of a test function under tests/nanobrag."""
+    file_name, function = bug.tested_by.split("::")
+    tree = ast.parse((TESTS / file_name).read_text())
+    assert function in {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}

@@ -38,7 +38,15 @@ NON_FINITE = ["nan", "inf", "-inf"]
 
 @pytest.fixture
 def folder(tmp_path, monkeypatch):
+    """The current folder of a run of the command, which writes its outputs there, as nanoBragg does: the
+    tests that refuse a run check that nothing was written in it."""
     monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def empty(tmp_path):
+    """A folder to read input files from, without the Fdump.bin nanoBragg reads when -hkl is absent."""
     return tmp_path
 
 
@@ -84,7 +92,8 @@ def test_domains_show_in_the_help_text():
 def test_non_finite_values_are_refused(folder, capsys, name, token):
     """NaN and the infinities: exit 2, one line naming the flag and the value, no file written."""
     if name == "-detector_absorb" and token != "nan":
-        parsed = parse_args(SMALL + [name, token])  # nanoBragg: an infinite attenuation depth is no sensor
+        # nanoBragg: an infinite attenuation depth is no sensor
+        parsed = parse_args(SMALL + [name, token], base_dir=folder)
         assert parsed.simulation.detector.attenuation_depth_um == float("inf")
         return
     err = refused(folder, capsys, SMALL + [name, token] + rest(name))
@@ -115,10 +124,10 @@ def test_out_of_domain_values_are_refused(folder, capsys, name):
     ("-polar -1.01", "-polar: expected a number >= -1 and <= 1, got '-1.01'"),
     ("-beam_vector 0 0 0", "-beam_vector: expected a direction (three numbers, not all zero), got 0 0 0"),
 ])
-def test_messages_name_the_flag_the_value_and_the_range(argv, message, folder):
+def test_messages_name_the_flag_the_value_and_the_range(argv, message, empty):
     """The error is one line: flag, what is accepted, what was received."""
     with pytest.raises(CommandLineError) as error:
-        parse_args(SMALL + argv.split())
+        parse_args(SMALL + argv.split(), base_dir=empty)
     assert str(error.value) == message
 
 
@@ -178,9 +187,9 @@ def value(parsed, path):
     ("-roi -3 9 2 8", "-roi xmin -3: nanoBragg starts at pixel 0 for a negative minimum",
      "simulation.detector.roi", (0, 9, 2, 8)),
 ])
-def test_values_the_c_reinterprets_are_kept_with_a_note(folder, argv, note, path, used):
+def test_values_the_c_reinterprets_are_kept_with_a_note(empty, argv, note, path, used):
     """nanoBragg's meaning is kept (the config holds the value it uses) and stderr says so."""
-    parsed = parse_args(SMALL + argv.split())
+    parsed = parse_args(SMALL + argv.split(), base_dir=empty)
     assert note in parsed.notes
     assert value(parsed, path) == used
 
@@ -191,10 +200,11 @@ def test_notes_reach_stderr(folder, capsys):
     assert "nanobrag-torch: note: -N 0: nanoBragg uses 1 unit cell for a count below 1\n" in capsys.readouterr().err
 
 
-def test_detector_absorb_words_switch_the_sensor_off(folder):
+def test_detector_absorb_words_switch_the_sensor_off(empty):
     """'inf' (anything containing it, as the C's strstr) or 0 turns the sensor model off."""
     for token in ("inf", "-inf", "0"):
-        detector = parse_args(SMALL + ["-detector_thick", "100", "-detector_absorb", token]).simulation.detector
+        argv = SMALL + ["-detector_thick", "100", "-detector_absorb", token]
+        detector = parse_args(argv, base_dir=empty).simulation.detector
         assert (detector.thickness_um, detector.attenuation_depth_um) == (0.0, float("inf"))
 
 
@@ -207,10 +217,10 @@ def test_detector_absorb_words_switch_the_sensor_off(folder):
     ("-detpixels 0", "detector has 0 pixels along fast: -detpixels/-detsize must be positive"),
     ("-roi 20 30 0 5", "-roi: 20 30 0 5 selects no pixel of the 16x16 detector"),
 ])
-def test_checks_that_need_several_values(folder, argv, message):
+def test_checks_that_need_several_values(empty, argv, message):
     """Combinations are checked once every flag is read, before anything runs."""
     with pytest.raises(CommandLineError) as error:
-        parse_args(SMALL + argv.split())
+        parse_args(SMALL + argv.split(), base_dir=empty)
     assert str(error.value).startswith(message)
 
 
@@ -220,46 +230,50 @@ def write_header_image(path, values):
     write_smv(path, np.ones((4, 6), np.uint16), values)
 
 
-def test_header_values_go_through_the_flags_domains(folder):
+def test_header_values_go_through_the_flags_domains(empty):
     """An -img header value is checked like the flag it stands for: refused, or reinterpreted with a note."""
-    write_header_image(folder / "zero.img", [("PIXEL_SIZE", 0.1), ("DISTANCE", 0.0)])
+    write_header_image(empty / "zero.img", [("PIXEL_SIZE", 0.1), ("DISTANCE", 0.0)])
     with pytest.raises(CommandLineError) as error:
-        parse_args(SMALL + ["-img", "zero.img"])
-    assert str(error.value) == "-img zero.img: header DISTANCE: expected a number > 0 (mm), got '0'"
-    assert parse_args(SMALL + ["-img", "zero.img", "-distance", "90"]).simulation.detector.distance_mm == 90.0
-    write_header_image(folder / "minus.img", [("PIXEL_SIZE", 0.1), ("DISTANCE", -120.0)])
-    parsed = parse_args(SMALL + ["-img", "minus.img"])
+        parse_args(SMALL + ["-img", "zero.img"], base_dir=empty)
+    assert str(error.value) == f"-img {empty / 'zero.img'}: header DISTANCE: expected a number > 0 (mm), got '0'"
+    overridden = parse_args(SMALL + ["-img", "zero.img", "-distance", "90"], base_dir=empty)
+    assert overridden.simulation.detector.distance_mm == 90.0
+    write_header_image(empty / "minus.img", [("PIXEL_SIZE", 0.1), ("DISTANCE", -120.0)])
+    parsed = parse_args(SMALL + ["-img", "minus.img"], base_dir=empty)
     assert parsed.simulation.detector.distance_mm == 120.0
-    assert "-img minus.img: header DISTANCE -120: nanoBragg uses the distance's magnitude, 120 mm" in parsed.notes
+    assert (f"-img {empty / 'minus.img'}: header DISTANCE -120: nanoBragg uses the distance's magnitude, 120 mm"
+            in parsed.notes)
 
 
 @pytest.mark.parametrize("text,message", [
-    ("-10 0 0 1 0\n", "-sourcefile src.txt: source 1: expected a wavelength > 0 (m), got 0"),
-    ("-10 0 0 1 1e-10\n-10 0 0 inf 1e-10\n", "-sourcefile src.txt: source 2: weight must be a finite number"),
-    ("-10 0 0 -1\n", "-sourcefile src.txt: source 1: expected a weight >= 0, got -1"),
-    ("0 0 0 1 1e-10\n", "-sourcefile src.txt: source 1: the position 0 0 0 is the sample itself"),
+    ("-10 0 0 1 0\n", "source 1: expected a wavelength > 0 (m), got 0"),
+    ("-10 0 0 1 1e-10\n-10 0 0 inf 1e-10\n", "source 2: weight must be a finite number"),
+    ("-10 0 0 -1\n", "source 1: expected a weight >= 0, got -1"),
+    ("0 0 0 1 1e-10\n", "source 1: the position 0 0 0 is the sample itself"),
 ])
-def test_sourcefile_values_are_checked(folder, text, message):
+def test_sourcefile_values_are_checked(empty, text, message):
     """Each source's given values must make sense: finite, a weight >= 0, a wavelength > 0."""
-    (folder / "src.txt").write_text(text)
+    (empty / "src.txt").write_text(text)
     with pytest.raises(CommandLineError) as error:
-        parse_args(SMALL + ["-sourcefile", "src.txt"])
-    assert str(error.value).startswith(message)
+        parse_args(SMALL + ["-sourcefile", "src.txt"], base_dir=empty)
+    assert str(error.value).startswith(f"-sourcefile {empty / 'src.txt'}: {message}")
 
 
-def test_singular_matrix_is_refused(folder):
+def test_singular_matrix_is_refused(empty):
     """A -mat whose reciprocal vectors are not independent has no cell."""
-    (folder / "flat.mat").write_text("0.01 0 0\n0 0.01 0\n0 0 0\n")
-    with pytest.raises(CommandLineError, match=r"^-mat flat.mat: the matrix must be finite with three independent"):
-        parse_args(["-mat", "flat.mat", "-default_F", "1", "-detpixels", "8"])
-
-
-def test_non_finite_structure_factor_is_refused(folder):
-    """A NaN or infinite F in the -hkl file would spread through the image: refused, naming the reflection."""
-    (folder / "nan.hkl").write_text("0 0 1 10\n0 0 2 nan\n0 0 3 inf\n")
+    (empty / "flat.mat").write_text("0.01 0 0\n0 0.01 0\n0 0 0\n")
     with pytest.raises(CommandLineError) as error:
-        parse_args(SMALL + ["-hkl", "nan.hkl"])
-    assert str(error.value) == "-hkl nan.hkl: F of reflection 0 0 2 is nan: expected a finite number (2 such value(s))"
+        parse_args(["-mat", "flat.mat", "-default_F", "1", "-detpixels", "8"], base_dir=empty)
+    assert str(error.value).startswith(f"-mat {empty / 'flat.mat'}: the matrix must be finite with three independent")
+
+
+def test_non_finite_structure_factor_is_refused(empty):
+    """A NaN or infinite F in the -hkl file would spread through the image: refused, naming the reflection."""
+    (empty / "nan.hkl").write_text("0 0 1 10\n0 0 2 nan\n0 0 3 inf\n")
+    with pytest.raises(CommandLineError) as error:
+        parse_args(SMALL + ["-hkl", "nan.hkl"], base_dir=empty)
+    assert str(error.value) == (f"-hkl {empty / 'nan.hkl'}: F of reflection 0 0 2 is nan: expected a finite number "
+                                "(2 such value(s))")
 
 
 # -- memory ------------------------------------------------------------------------------------------------
@@ -282,20 +296,20 @@ def test_this_machines_memory_is_the_limit(folder, capsys):
     assert "-detpixels_f 2000000 -detpixels_s 2000000: the 2000000x2000000-pixel image" in err and "224 TB" in err
 
 
-def test_the_working_set_of_one_pixel_counts(folder, monkeypatch):
+def test_the_working_set_of_one_pixel_counts(empty, monkeypatch):
     """nanoBragg's automatic oversampling for a 1 mm crystal (30000 x 30000 sub-pixels) is refused."""
     monkeypatch.setattr(_memory, "physical_memory_bytes", lambda: 23.4e9)
     with pytest.raises(CommandLineError) as error:
-        parse_args(SMALL + ["-xtalsize", "1"])
+        parse_args(SMALL + ["-xtalsize", "1"], base_dir=empty)
     assert str(error.value) == ("-N 5 -xtalsize 1: the working set of 900000000 evaluations per pixel (1 layers x "
                                 "30000x30000 sub-pixels x 1 sources x 1 phi steps x 1 domains) needs 115 GB "
                                 "(float64), more than this machine's 23.4 GB of memory")
 
 
-def test_unknown_memory_refuses_nothing(folder, monkeypatch):
+def test_unknown_memory_refuses_nothing(empty, monkeypatch):
     """Where the system does not say how much memory it has, no run is refused for it."""
     monkeypatch.setattr(_memory, "physical_memory_bytes", lambda: None)
-    assert parse_args(SMALL + ["-detpixels", "200000"]).simulation.detector.fpixels == 200000
+    assert parse_args(SMALL + ["-detpixels", "200000"], base_dir=empty).simulation.detector.fpixels == 200000
 
 
 def test_hkl_table_figure():

@@ -21,6 +21,8 @@ SMALL = "-cell 100 100 100 90 90 90 -default_F 100 -N 5 -lambda 1 -distance 100 
 
 @pytest.fixture
 def folder(tmp_path, monkeypatch):
+    """A case-like folder to run in: the command reads its inputs and writes its outputs relative to the
+    current folder, as nanoBragg does, and these tests run it as a user does."""
     work = run_folder(tmp_path)
     monkeypatch.chdir(work)
     return work
@@ -180,7 +182,22 @@ def test_trace_pixel_outside_the_roi_is_noted_not_traced(folder, capsys):
     """A trace pixel outside -roi is never rendered: a note, no pixel block, status 0 (the C prints none)."""
     assert main(SMALL + "-roi 0 3 0 3 -trace_pixel 10 10 -nonoise -nopgm".split()) == 0
     captured = capsys.readouterr()
-    assert "-trace_pixel 10 10 is outside -roi or masked" in captured.err
+    assert captured.err == ("nanobrag-torch: note: -trace_pixel: pixel (slow 10, fast 10) is outside -roi 0 3 0 3: "
+                            "it is not rendered, so there is no pixel to trace (nanoBragg prints nothing for it "
+                            "either)\n")
+    assert "TRACE_PY: pixel_pos_meters" not in captured.out and "DETECTOR_PIX0_VECTOR" in captured.out
+
+
+def test_masked_trace_pixel_is_noted_not_traced(folder, capsys):
+    """A trace pixel that is 0 in -mask is not rendered either: the note says it is masked."""
+    from nanobrag_torch.io.smv import write_smv
+
+    mask = np.ones((16, 16), np.uint16)
+    mask[4, 9] = 0
+    write_smv(folder / "mask.img", mask, [("PIXEL_SIZE", 0.1)])
+    assert main(SMALL + "-mask mask.img -trace_pixel 4 9 -nonoise -nopgm".split()) == 0
+    captured = capsys.readouterr()
+    assert "note: -trace_pixel: pixel (slow 4, fast 9) is masked (0 in -mask): it is not rendered" in captured.err
     assert "TRACE_PY: pixel_pos_meters" not in captured.out and "DETECTOR_PIX0_VECTOR" in captured.out
 
 

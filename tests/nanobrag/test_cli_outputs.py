@@ -22,7 +22,7 @@ posix_only = pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="
 
 @pytest.fixture
 def folder(tmp_path, monkeypatch):
-    """An empty working folder."""
+    """An empty current folder: the command writes its outputs there, as nanoBragg does."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

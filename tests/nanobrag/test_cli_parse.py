@@ -1,21 +1,25 @@
 """nanoBragg command lines -> configs: defaults, convention and pivot rules, flag order, bad input."""
 
+import dataclasses
+import os
+
 import pytest
 
 from nanobrag_torch.cli import CommandLineError, parse_args
-from nanobrag_torch.config import CrystalShape, DetectorConvention, DetectorPivot
+from nanobrag_torch.cli._flags import FLAGS, FlagState
+from nanobrag_torch.cli._resolve import RESOLVED_KEYS, ParsedCommandLine
+from nanobrag_torch.config import (BeamConfig, CrystalConfig, CrystalShape, DetectorConfig, DetectorConvention,
+                                   DetectorPivot, OutputConfig, SimulationConfig)
+
+from .reference import REFERENCE_DIR
 
 CRYSTAL = "-cell 100 100 100 90 90 90 -default_F 100".split()
-
-
-@pytest.fixture(autouse=True)
-def _empty_folder(tmp_path, monkeypatch):
-    """nanoBragg reads ./Fdump.bin when -hkl is absent: parse where there is none."""
-    monkeypatch.chdir(tmp_path)
+# nanoBragg reads ./Fdump.bin when -hkl is absent: these parse with a base folder that has none.
+NO_FDUMP = REFERENCE_DIR / "inputs"
 
 
 def parse(text: str):
-    return parse_args(CRYSTAL + text.split())
+    return parse_args(CRYSTAL + text.split(), base_dir=NO_FDUMP)
 
 
 def detector(text: str):
@@ -161,7 +165,7 @@ def test_crystal_flags():
 
 def test_partial_cell_is_padded():
     """-cell with fewer than six numbers stops at the next flag; the rest default later."""
-    crystal = parse_args("-cell 50 -default_F 1".split()).simulation.crystal
+    crystal = parse_args("-cell 50 -default_F 1".split(), base_dir=NO_FDUMP).simulation.crystal
     assert crystal.cell == (50.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
@@ -195,13 +199,15 @@ def test_bad_input_is_a_clear_error(argv, message):
 def test_missing_crystal_is_an_error():
     """Without -cell or -mat there is nothing to simulate."""
     with pytest.raises(CommandLineError, match="no crystal: give -cell"):
-        parse_args(["-default_F", "1"])
+        parse_args(["-default_F", "1"], base_dir=NO_FDUMP)
 
 
 def test_missing_structure_factors_is_an_error():
     """No -hkl, no Fdump.bin and no -default_F: every F would be zero."""
-    with pytest.raises(CommandLineError, match="no structure factors"):
-        parse_args("-cell 10 10 10 90 90 90".split())
+    with pytest.raises(CommandLineError) as error:
+        parse_args("-cell 10 10 10 90 90 90".split(), base_dir=NO_FDUMP)
+    assert str(error.value) == ("no structure factors: give -hkl FILE or -default_F (there is no "
+                                f"{NO_FDUMP / 'Fdump.bin'})")
 
 
 def test_port_flags():
@@ -238,3 +244,111 @@ def test_mask_header_flips_beam_y_and_masks_pixels(tmp_path):
     det = detector(f"-mask {tmp_path / 'm.img'}")
     assert det.ybeam_mm == pytest.approx(0.4 - 0.1, rel=1e-15)
     assert det.mask.shape == (4, 6) and det.mask[0, 0] == 0 and det.mask.sum() == 23
+
+
+# -- defaults from the config dataclasses; files read from a base folder -----------------------------------
+
+
+def test_defaults_are_the_config_dataclasses_defaults():
+    """With only a crystal on the line, every config equals its dataclass built with the same crystal: the
+    command line states no default of its own (the C's 102.4 mm detector is 1024 default pixels)."""
+    parsed = parse("")
+    default = DetectorConfig()
+    size_mm = default.fpixels * default.pixel_size_mm
+    assert parsed.simulation.detector == DetectorConfig(pivot=DetectorPivot.BEAM, detsize_f_mm=size_mm,
+                                                        detsize_s_mm=size_mm)
+    assert parsed.simulation.beam == BeamConfig()
+    assert parsed.simulation.crystal == CrystalConfig(cell=(100.0, 100.0, 100.0, 90.0, 90.0, 90.0), default_F=100.0)
+    assert parsed.output == OutputConfig()
+    assert (parsed.simulation.dmin_A, parsed.simulation.c_compat) == (SimulationConfig().dmin_A, False)
+    defaults = {f.name: f.default for f in dataclasses.fields(ParsedCommandLine)}
+    assert (parsed.device, parsed.dtype) == (defaults["device"], defaults["dtype"])
+
+
+def test_pixel_size_alone_keeps_the_default_detector_size():
+    """-pixel without -detpixels or -detsize: nanoBragg keeps its 102.4 mm detector and derives the count."""
+    det = detector("-pixel 0.2")
+    assert (det.fpixels, det.spixels, det.detsize_f_mm) == (512, 512, 102.4)
+
+
+def keys_set_by(flag) -> set:
+    """The FlagState keys ``flag`` sets when given ordinary values."""
+    state = FlagState()
+    count = {-6: 6, -3: 3}.get(flag.nvalues, flag.nvalues)
+    token = {"-pivot": "beam"}.get(flag.names[0], "1")
+    values, _ = flag.convert(flag.names[0], [token] * count)
+    state.given[flag.names[0]] = tuple([token] * count)
+    flag.apply(state, flag.names[0], values)
+    return set(state.values)
+
+
+def test_every_flag_key_names_one_config_field_or_a_rule():
+    """Each value a flag stores is a field of exactly one config, or is resolved by a rule (RESOLVED_KEYS, which
+    names no field): so a field's default can only come from its dataclass."""
+    configs = (DetectorConfig, BeamConfig, CrystalConfig, OutputConfig, SimulationConfig, ParsedCommandLine)
+    owners = {}
+    for config in configs:
+        for field in dataclasses.fields(config):
+            owners.setdefault(field.name, []).append(config.__name__)
+    keys = set().union(*(keys_set_by(flag) for flag in FLAGS))
+    assert RESOLVED_KEYS <= keys
+    for key in keys - RESOLVED_KEYS:
+        assert len(owners.get(key, [])) == 1, (key, owners.get(key))
+    assert not RESOLVED_KEYS & set(owners)
+
+
+def test_a_later_convention_drops_spindle_and_polarization_vectors():
+    """-spindle_axis and -polar_vector followed by -xds: the C's XDS block sets its own spindle and E-vector,
+    so neither reaches the configs, and the note names both."""
+    parsed = parse("-spindle_axis 0 1 0 -polar_vector 0 1 0 -xds")
+    assert (parsed.simulation.crystal.spindle_axis, parsed.simulation.beam.polarization_axis) == (None, None)
+    assert "-polar_vector, -spindle_axis ignored: the XDS convention (from -xds) defines its own axes" in parsed.notes
+    custom = parse("-polar_vector 0 1 0").simulation.beam
+    assert custom.polarization_axis == (0.0, 1.0, 0.0)
+
+
+@pytest.fixture
+def case_folder(tmp_path):
+    """A folder with every kind of input file, and a current folder elsewhere."""
+    import shutil
+
+    from nanobrag_torch.io.smv import write_smv
+    import numpy as np
+
+    folder = tmp_path / "case"
+    folder.mkdir()
+    for name in ("A.mat", "cubic.hkl"):
+        shutil.copy(NO_FDUMP / name, folder / name)
+    (folder / "sources.txt").write_text("-10 0 0 1 1e-10\n-10 0.01 0 1 1e-10\n")
+    write_smv(folder / "camera.img", np.ones((4, 6), np.uint16), [("PIXEL_SIZE", 0.2), ("DISTANCE", 150.0)])
+    write_smv(folder / "mask.img", np.ones((4, 6), np.uint16), [("PIXEL_SIZE", 0.2)])
+    assert os.getcwd() != str(folder)
+    return folder
+
+
+def test_every_input_file_is_read_from_the_base_folder(case_folder):
+    """-hkl, -mat, -sourcefile, -img and -mask given as relative paths are read from base_dir."""
+    with_matrix = parse_args("-mat A.mat -hkl cubic.hkl".split(), base_dir=case_folder).simulation.crystal
+    assert with_matrix.reciprocal_matrix is not None and with_matrix.hkl is not None
+    parsed = parse_args(CRYSTAL + "-sourcefile sources.txt -img camera.img -mask mask.img".split(),
+                        base_dir=str(case_folder))
+    assert len(parsed.simulation.beam.source_points) == 2
+    det = parsed.simulation.detector
+    assert (det.pixel_size_mm, det.distance_mm, det.fpixels, det.mask.shape) == (0.2, 150.0, 6, (4, 6))
+
+
+def test_fdump_is_read_from_the_base_folder(case_folder):
+    """Without -hkl, nanoBragg's cache Fdump.bin is read from base_dir (and says so)."""
+    from nanobrag_torch.io.hkl import read_hkl, write_fdump
+
+    write_fdump(case_folder / "Fdump.bin", read_hkl(case_folder / "cubic.hkl"))
+    parsed = parse_args("-cell 100 100 100 90 90 90".split(), base_dir=case_folder)
+    assert parsed.simulation.crystal.hkl is not None
+    assert parsed.notes == [f"reading structure factors from {case_folder / 'Fdump.bin'} (the cache of an earlier "
+                            "-hkl run), as nanoBragg does when -hkl is absent"]
+
+
+def test_absolute_paths_ignore_the_base_folder(case_folder):
+    """An absolute -hkl path is read where it is, whatever base_dir says."""
+    parsed = parse_args(CRYSTAL + ["-hkl", str(case_folder / "cubic.hkl")], base_dir="/no/such/folder")
+    assert parsed.simulation.crystal.hkl is not None

@@ -12,15 +12,10 @@ from nanobrag_torch.config import CrystalShape
 from nanobrag_torch.trace import QUIRKS_PATH
 from nanobrag_torch.trace._conditioning import LatticeErrors, _grating_error
 
-from .reference import ReferenceCase, run_folder
+from .reference import ReferenceCase
 from .test_trace_parity import traced_pixel
 
 EPS = np.finfo(np.float64).eps
-
-
-@pytest.fixture(autouse=True)
-def _run_folder(tmp_path, monkeypatch):
-    monkeypatch.chdir(run_folder(tmp_path))
 
 
 def _sincg_variants(h: float, n: float):

@@ -14,10 +14,11 @@ from nanobrag_torch.geometry import dot3, norm3
 from nanobrag_torch.io.hkl import HKLTable
 from nanobrag_torch.models.conventions import CONVENTION_AXES
 from nanobrag_torch.models.crystal import Crystal
-from nanobrag_torch.rng import CRandom, mosaic_domain_umats
+from nanobrag_torch.models.mosaic import mosaic_domain_umats
+from nanobrag_torch.rng import CRandom
 
 from .reference import ReferenceCase, assert_close_to_c, run_folder
-from .test_rng import UMAT_C
+from .test_mosaic import UMAT_C
 
 # The C's mosaic_rotation_umat(90, idum) and umat2misset for "-misset random" (checked in test_rng).
 RANDOM_ORIENTATION_C = next(entry for entry in UMAT_C if entry[1] == 90.0)

@@ -19,7 +19,7 @@ def copy_case(tmp_path, name: str):
 
 def test_a_case_in_parity_gives_one_verdict_line(capsys, tmp_path, monkeypatch):
     """Status 0; the last line, and only it, is the verdict; every line fits 100 columns; cwd untouched."""
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)  # an empty current folder, to see that the tool writes nothing there
     assert parity([str(ReferenceCase("phys_water_flux").folder)]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
@@ -75,3 +75,27 @@ def test_version_and_help_answer_without_torch():
     assert result.stdout.startswith("python -m nanobrag_torch.parity ")
     assert "usage: python -m nanobrag_torch.parity" in result.stdout
     assert result.stdout.splitlines()[-1] == "False"
+
+
+def test_inputs_are_read_from_the_case_and_outputs_written_in_keep(tmp_path, capsys):
+    """The case folder is left as it was (its ../inputs read in place); --keep DIR holds the run's image and
+    py trace, and nothing else is created beside the case."""
+    case = copy_case(tmp_path, "phys_cubic_simple")
+    before = sorted(p.name for p in case.iterdir())
+    assert parity([str(case), "--keep", str(tmp_path / "kept")]) == 0
+    assert sorted(p.name for p in case.iterdir()) == before
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["image.bin", "intimage.img", "trace_py.log"]
+    assert "TRACE_PY: I_pixel_final" in (tmp_path / "kept" / "trace_py.log").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs", "kept", "phys_cubic_simple"]
+
+
+def test_the_traced_pixel_is_rendered_once(monkeypatch, capsys):
+    """The trace and its derived tolerances come from one render of the pixel, the run's own."""
+    import nanobrag_torch.trace._run as trace_run_module
+
+    calls = []
+    original = trace_run_module.tap_pixel
+    monkeypatch.setattr(trace_run_module, "tap_pixel", lambda *args, **kwargs: calls.append(args[1:3])
+                        or original(*args, **kwargs))
+    assert parity([str(ReferenceCase("phys_cubic_simple").folder)]) == 0
+    assert calls == [tuple(ReferenceCase("phys_cubic_simple").meta["trace_pixel"])]

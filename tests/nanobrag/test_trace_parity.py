@@ -2,6 +2,7 @@
 
 import ast
 import hashlib
+import io
 import json
 import sys
 from pathlib import Path
@@ -10,13 +11,13 @@ import pytest
 import torch
 
 import tracehooks
-from nanobrag_torch.cli import parse_args
+from nanobrag_torch.cli import parse_args, run
 from nanobrag_torch.models.detector import Detector
 from nanobrag_torch.simulator import Simulator
-from nanobrag_torch.trace import QUIRKS_PATH, detector_block, record_detector, tap_pixel
+from nanobrag_torch.trace import QUIRKS_PATH, trace_run
 from nanobrag_torch.trace.__main__ import main as trace_main
 
-from .reference import ReferenceCase, case_names, run_folder
+from .reference import ReferenceCase, case_names
 from .test_simulator_parity import C_BUG_CASES
 
 # The tolerance policy (docs/parity_workflow.md): every value agrees to rtol 1e-12, the default of tracehooks
@@ -26,20 +27,14 @@ from .test_simulator_parity import C_BUG_CASES
 RTOL = 1e-12
 
 
-@pytest.fixture(autouse=True)
-def _run_folder(tmp_path, monkeypatch):
-    monkeypatch.chdir(run_folder(tmp_path))
-
-
 def traced_pixel(case: ReferenceCase):
-    """The case's detector block and traced pixel, as lines, and the pixel's derived tolerances."""
-    config = parse_args(case.argv).simulation
+    """The case's detector block and traced pixel, as lines, and the pixel's derived tolerances (its input
+    files read from the case folder, where the C ran)."""
+    config = parse_args(case.argv, base_dir=case.folder).simulation
     config.c_compat = case.name in C_BUG_CASES
-    with record_detector() as recorded:
-        simulator = Simulator.from_config(config)
-    slow, fast = case.meta["trace_pixel"]
-    traced = tap_pixel(simulator, slow, fast)
-    return detector_block(recorded) + traced.lines, traced.tolerances
+    traced = trace_run(config, tuple(case.meta["trace_pixel"]))
+    assert traced.pixel_trace is not None, traced.skipped
+    return traced.lines, traced.tolerances
 
 
 def traced_lines(case: ReferenceCase):
@@ -125,7 +120,8 @@ def test_trace_command_rejects_bad_input(capsys):
     assert "expected 'pix0' or 'pixel' first" in capsys.readouterr().err
     flags = "-cell 100 100 100 90 90 90 -default_F 1 -detpixels 8".split()
     assert trace_main(["pixel", "3", "9"] + flags) == 2
-    assert "pixel (slow 3, fast 9) is outside the detector" in capsys.readouterr().err
+    assert capsys.readouterr().err.endswith(
+        "error: pixel (slow 3, fast 9) is outside the 8x8 (fast x slow) detector\n")
     assert trace_main(["pix0", "-detpixel", "8"] + flags) == 2
     assert "unknown flag '-detpixel'" in capsys.readouterr().err
 
@@ -139,7 +135,7 @@ def test_tracing_leaves_the_code_as_it_was():
 
 CORE = Path(__file__).resolve().parents[2] / "src" / "nanobrag_torch"
 CORE_MODULES = [CORE / name for name in ("config.py", "geometry.py", "physics.py", "rng.py", "simulator.py",
-                                         "units.py")] + sorted((CORE / "models").glob("*.py")) \
+                                         "units.py", "_c_numbers.py", "_c_compat_paths.py")] + sorted((CORE / "models").glob("*.py")) \
     + sorted((CORE / "io").glob("*.py"))
 
 
@@ -155,7 +151,8 @@ def test_core_modules_never_print(path):
 
 def test_untraced_simulation_prints_nothing(capsys):
     """Running the simulator without a trace writes nothing to stdout or stderr."""
-    config = parse_args(ReferenceCase("phys_cubic_simple").argv).simulation
+    case = ReferenceCase("phys_cubic_simple")
+    config = parse_args(case.argv, base_dir=case.folder).simulation
     Simulator.from_config(config).run()
     assert capsys.readouterr() == ("", "")
 
@@ -183,3 +180,41 @@ def test_trace_command_help_and_version(capsys):
     assert "python -m nanobrag_torch.trace pix0" in out and "--tolerances FILE" in out
     assert trace_main(["--version"]) == 0
     assert capsys.readouterr().out.startswith("python -m nanobrag_torch.trace ")
+
+
+def test_the_command_line_the_harness_and_trace_run_print_one_trace(tmp_path, capsys):
+    """-trace_pixel of nanobrag-torch, python -m nanobrag_torch.trace pixel and trace_run give the same lines
+    and (command line and trace_run) the same tolerances: one composition of the trace."""
+    case = ReferenceCase("phys_cubic_simple")
+    pixel = case.meta["trace_pixel"]
+    parsed = parse_args(case.argv, base_dir=case.folder)
+    parsed.output.output_dir = str(tmp_path)
+    handed = []
+    assert run(parsed, stdout=io.StringIO(), stderr=io.StringIO(), on_trace=handed.append) == 0
+    assert trace_main(["pixel", *map(str, pixel), "--cmd", str(case.folder / "cmd.txt")]) == 0
+    harness = capsys.readouterr().out.splitlines()
+    direct = trace_run(parse_args(case.argv, base_dir=case.folder).simulation, tuple(pixel))
+    assert len(handed) == 1 and handed[0].lines == harness == direct.lines
+    assert [str(t.selector) for t in handed[0].tolerances] == [str(t.selector) for t in direct.tolerances]
+    assert "TRACE_PY: I_pixel_final" in harness[-2]
+
+
+def test_trace_command_notes_a_pixel_outside_the_roi(capsys):
+    """pixel SLOW FAST outside -roi: the detector block, no pixel block, a note on stderr, status 0."""
+    flags = "-cell 100 100 100 90 90 90 -default_F 1 -detpixels 8 -roi 0 3 0 3".split()
+    assert trace_main(["pixel", "5", "6"] + flags) == 0
+    captured = capsys.readouterr()
+    assert "DETECTOR_PIX0_VECTOR" in captured.out and "pixel_pos_meters" not in captured.out
+    assert "note: pixel (slow 5, fast 6) is outside -roi 0 3 0 3: it is not rendered" in captured.err
+
+
+def test_trace_command_reads_files_from_the_cmd_files_folder(tmp_path, capsys):
+    """--cmd FILE: relative -hkl paths in it are read from FILE's folder, wherever the command runs."""
+    (tmp_path / "case").mkdir()
+    (tmp_path / "case" / "tiny.hkl").write_text("0 0 1 10\n")
+    (tmp_path / "case" / "cmd.txt").write_text("nanoBragg -cell 100 100 100 90 90 90 -hkl tiny.hkl -detpixels 8\n")
+    assert trace_main(["pix0", "--cmd", str(tmp_path / "case" / "cmd.txt")]) == 0
+    assert "DETECTOR_PIX0_VECTOR" in capsys.readouterr().out
+    (tmp_path / "case" / "tiny.hkl").unlink()
+    assert trace_main(["pix0", "--cmd", str(tmp_path / "case" / "cmd.txt")]) == 2
+    assert f"-hkl: [Errno 2] No such file or directory: '{tmp_path / 'case' / 'tiny.hkl'}'" in capsys.readouterr().err

@@ -21,10 +21,11 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
 
-__all__ = ["C_INT_MAX", "C_INT_MIN", "CommandLineError", "Domain", "Reinterpret", "TEXT", "real", "whole"]
-
 # nanoBragg reads integers with atoi() into a C int.
-C_INT_MIN, C_INT_MAX = -(2**31), 2**31 - 1
+from .._c_numbers import INT_MAX as C_INT_MAX
+from .._c_numbers import INT_MIN as C_INT_MIN
+
+__all__ = ["C_INT_MAX", "C_INT_MIN", "CommandLineError", "Domain", "Reinterpret", "TEXT", "real", "whole"]
 
 
 class CommandLineError(ValueError):

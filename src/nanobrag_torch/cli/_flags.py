@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple, Union
 
-from ..config import CrystalShape, DetectorConvention, DetectorPivot
+from ..config import BeamConfig, CrystalConfig, CrystalShape, DetectorConfig, DetectorConvention, DetectorPivot, \
+    OutputConfig
 from ._domains import TEXT, CommandLineError, Domain, Reinterpret, real, whole
 
 __all__ = ["FLAGS", "FLAG_BY_NAME", "CommandLineError", "Flag", "FlagState"]
@@ -27,12 +28,13 @@ __all__ = ["FLAGS", "FLAG_BY_NAME", "CommandLineError", "Flag", "FlagState"]
 class FlagState:
     """Everything the flags set, in the order the C would see it.
 
-    ``given`` keeps the tokens each flag was last given with, for messages that quote them.
+    ``given`` keeps the tokens each flag was last given with, for messages that quote them. ``pivot`` is the
+    one the last pivoting flag asks for (None: none did, and the config derives it).
     """
 
-    convention: DetectorConvention = DetectorConvention.MOSFLM
+    convention: DetectorConvention = DetectorConfig.convention
     convention_flag: Optional[str] = None
-    pivot: DetectorPivot = DetectorPivot.BEAM
+    pivot: Optional[DetectorPivot] = None
     pivot_flag: Optional[str] = None
     explicit_pivot: Optional[Tuple[str, DetectorPivot]] = None
     custom_reason: Optional[str] = None
@@ -237,6 +239,11 @@ def _ignored(reason: str):
     return apply
 
 
+def _marked(text: str, is_default: bool) -> str:
+    """A switch's help text, marked "(default)" when it selects what the configs do by default."""
+    return f"{text} (default)" if is_default else text
+
+
 def _ignored_flag(names: Tuple[str, ...], nvalues: int, reason: str) -> Flag:
     """A flag that is accepted (with its values, whatever they are) and only reported on stderr."""
     return Flag(names, nvalues, _ignored(reason), f"ignored: {reason}", TEXT if nvalues else None)
@@ -328,7 +335,8 @@ FLAGS: Tuple[Flag, ...] = (
          "crystal size along c (mm)", CRYSTAL_SIZE),
     Flag(("-hkl",), 1, _store("hklfile"), "structure factors, lines of 'h k l F'", TEXT),
     Flag(("-default_F",), 1, _store("default_F"), "structure factor of reflections not in -hkl", ANY),
-    Flag(("-square_xtal",), 0, _switch("shape", CrystalShape.SQUARE), "parallelepiped crystal (default)"),
+    Flag(("-square_xtal",), 0, _switch("shape", CrystalShape.SQUARE), _marked("parallelepiped crystal",
+                                                                          CrystalConfig.shape is CrystalShape.SQUARE)),
     Flag(("-round_xtal",), 0, _switch("shape", CrystalShape.ROUND), "ellipsoidal crystal"),
     Flag(("-gauss_xtal",), 0, _switch("shape", CrystalShape.GAUSS), "Gaussian spots"),
     Flag(("-tophat_spots", "-binary_spots"), 0, _switch("shape", CrystalShape.TOPHAT), "top-hat spots"),
@@ -369,12 +377,14 @@ FLAGS: Tuple[Flag, ...] = (
     Flag(("-hdivsteps",), 1, _store("hdivsteps"), "horizontal divergence points", AUTO_COUNT),
     Flag(("-vdivsteps",), 1, _store("vdivsteps"), "vertical divergence points", AUTO_COUNT),
     Flag(("-divsteps",), 1, _store_many(("hdivsteps", "vdivsteps")), "divergence points each way", AUTO_COUNT),
-    Flag(("-round_div",), 0, _switch("round_div", True), "cut the divergence grid to an ellipse (default)"),
+    Flag(("-round_div",), 0, _switch("round_div", True), _marked("cut the divergence grid to an ellipse",
+                                                                         BeamConfig.round_div)),
     Flag(("-square_div",), 0, _switch("round_div", False), "full divergence grid"),
     Flag(("-sourcefile",), 1, _store("sourcefile"), "sources: X Y Z weight lambda per line", TEXT),
     Flag(("-water",), 1, _store("water_um"), "water background thickness (um)", real("um", at_least=0)),
     # detector
-    Flag(("-mosflm",), 0, _convention(_C.MOSFLM, _P.BEAM), "MOSFLM convention (default)"),
+    Flag(("-mosflm",), 0, _convention(_C.MOSFLM, _P.BEAM), _marked("MOSFLM convention",
+                                                                        DetectorConfig.convention is _C.MOSFLM)),
     Flag(("-xds",), 0, _convention(_C.XDS, _P.SAMPLE), "XDS convention"),
     Flag(("-adxv",), 0, _convention(_C.ADXV, _P.BEAM), "ADXV convention"),
     Flag(("-denzo",), 0, _convention(_C.DENZO, _P.BEAM), "DENZO convention"),
@@ -434,7 +444,8 @@ FLAGS: Tuple[Flag, ...] = (
     Flag(("-scale",), 1, _store("intfile_scale"), "scale of the integer image (default: auto)", AUTO_SCALE),
     Flag(("-pgmscale",), 1, _store_and_set("pgm_scale", "write_pgm", True), "scale of the PGM image (default: auto)",
          AUTO_SCALE),
-    Flag(("-adc",), 1, _store("adc_offset"), "offset added to integer pixels (default 40)", ANY),
+    Flag(("-adc",), 1, _store("adc_offset"), f"offset added to integer pixels (default {OutputConfig.adc_offset:g})",
+         ANY),
     Flag(("-seed",), 1, _store("seed"), "seed of the noise image", SEED),
     Flag(("-trace_pixel", "-dump_pixel"), 2, _tuple("trace_pixel"), "trace pixel (slow fast)", TRACE_PIXEL),
     _ignored_flag(("-printout",), 0, "the port does not print per-pixel values; use -trace_pixel SLOW FAST"),

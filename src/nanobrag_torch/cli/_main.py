@@ -8,7 +8,8 @@ image is not finite; nothing is written), 2 bad input, 128+N on signal N (130 fo
 
 This module imports only the standard library when it is loaded, and each step loads what it needs:
 ``--version`` nothing more, ``--help`` and argument errors the parser (which imports no torch), a run
-torch and the simulator, ``-trace_pixel`` the tracing harness.
+torch and the simulator, ``-trace_pixel`` the tracing harness (``nanobrag_torch.trace.trace_run``, the one
+place that composes a run's trace).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from ._signals import quiet_when_stdout_closes, signals_deferred, terminate_by_e
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
-    from typing import List, Optional, Sequence, TextIO
+    from typing import Callable, List, Optional, Sequence, TextIO
 
     from ..simulator import Simulator
+    from ..trace import TracedRun
     from ._parse import ParsedCommandLine
 
 PROGRAM = "nanobrag-torch"
@@ -125,11 +127,15 @@ def _device_and_dtype(parsed: ParsedCommandLine):
     return device, dtype
 
 
-def run(parsed: ParsedCommandLine, stdout: TextIO = None, stderr: TextIO = None) -> int:
+def run(parsed: ParsedCommandLine, stdout: TextIO = None, stderr: TextIO = None, *,
+        on_trace: Optional[Callable[[TracedRun], object]] = None) -> int:
     """Simulate ``parsed`` and write its outputs; returns the exit status.
 
-    Raises ``CommandLineError`` for bad input (before anything is simulated or written), ``RunFailed`` for
-    an image that is not finite and ``OSError`` for an output that cannot be written (nothing is written).
+    Relative output paths are written in ``parsed.output.output_dir`` (None: the current folder). With
+    ``-trace_pixel`` the trace is printed on ``stdout`` and, when ``on_trace`` is given, handed to it as the
+    ``nanobrag_torch.trace.TracedRun`` (whose ``tolerances`` a parity check needs), so the pixel is traced
+    once. Raises ``CommandLineError`` for bad input (before anything is simulated or written), ``RunFailed``
+    for an image that is not finite and ``OSError`` for an output that cannot be written (nothing is written).
     """
     # This loads torch and the simulator. A Ctrl-C inside torch's import can abort the process (a Python
     # exception inside a C++ call during the import ends in std::terminate), so it is handled just after.
@@ -142,7 +148,7 @@ def run(parsed: ParsedCommandLine, stdout: TextIO = None, stderr: TextIO = None)
     device, dtype = _device_and_dtype(parsed)
     check_output_paths(parsed.output)
     config, output = parsed.simulation, parsed.output
-    simulator = _simulator(parsed, device, dtype, stdout, stderr)
+    simulator = _simulator(parsed, device, dtype, stdout, stderr, on_trace)
     show_progress = output.progress if output.progress is not None else stderr.isatty()
     image = simulator.run(progress=ProgressBar(stderr) if show_progress else None)
     _check_finite(image)
@@ -156,20 +162,21 @@ def run(parsed: ParsedCommandLine, stdout: TextIO = None, stderr: TextIO = None)
     return 0
 
 
-def _simulator(parsed: ParsedCommandLine, device, dtype, stdout: TextIO, stderr: TextIO) -> Simulator:
+def _simulator(parsed: ParsedCommandLine, device, dtype, stdout: TextIO, stderr: TextIO,
+               on_trace: Optional[Callable[[TracedRun], object]]) -> Simulator:
     """Build the simulator, print the set-up (and, with -trace_pixel, the traced detector and pixel)."""
     from ..simulator import Simulator
     from ._flags import CommandLineError
 
-    config, trace = parsed.simulation, parsed.output.trace_pixel
+    config, pixel = parsed.simulation, parsed.output.trace_pixel
     try:
-        if trace is None:  # an untraced run does not load the tracing harness
-            simulator, recorded = Simulator.from_config(config, device=device, dtype=dtype), None
+        if pixel is None:  # an untraced run does not load the tracing harness
+            simulator, traced = Simulator.from_config(config, device=device, dtype=dtype), None
         else:
-            from ..trace import record_detector
+            from ..trace import trace_run
 
-            with record_detector() as recorded:
-                simulator = Simulator.from_config(config, device=device, dtype=dtype)
+            traced = trace_run(config, pixel, device=device, dtype=dtype)
+            simulator = traced.simulator
     except ValueError as error:
         raise CommandLineError(str(error)) from None
     if not config.c_compat:
@@ -177,23 +184,14 @@ def _simulator(parsed: ParsedCommandLine, device, dtype, stdout: TextIO, stderr:
             print(f"{PROGRAM}: note: differs from nanoBragg: {difference} (-c_compat reproduces the C)",
                   file=stderr)
     _print_setup(simulator, stdout)
-    if trace is not None:
-        _print_trace(simulator, recorded, trace, stdout, stderr)
-    return simulator
-
-
-def _print_trace(simulator: Simulator, recorded, pixel, stdout: TextIO, stderr: TextIO) -> None:
-    from ..trace import detector_block, trace_pixel
-
-    for line in detector_block(recorded):
-        print(line, file=stdout)
-    if _rendered(simulator, *pixel):
-        lines, _ = trace_pixel(simulator, *pixel)
-        for line in lines:
+    if traced is not None:
+        for line in traced.lines:
             print(line, file=stdout)
-    else:
-        print(f"{PROGRAM}: note: -trace_pixel {pixel[0]} {pixel[1]} is outside -roi or masked: it is not "
-              "rendered, so there is no pixel to trace (nanoBragg prints nothing for it either)", file=stderr)
+        if traced.skipped:
+            print(f"{PROGRAM}: note: -trace_pixel: {traced.skipped}", file=stderr)
+        if on_trace is not None:
+            on_trace(traced)
+    return simulator
 
 
 def _check_finite(image) -> None:
@@ -208,16 +206,6 @@ def _check_finite(image) -> None:
     slow, fast = (int(i) for i in bad[0])
     raise RunFailed(f"the simulated image holds {len(bad)} non-finite pixel(s) (NaN or inf; the first at slow "
                     f"{slow}, fast {fast}): nothing was written; check the values given to the flags")
-
-
-def _rendered(simulator: Simulator, slow: int, fast: int) -> bool:
-    """Whether pixel (slow, fast) is inside the ROI and not masked."""
-    config = simulator.detector.config
-    if config.roi is not None:
-        xmin, xmax, ymin, ymax = config.roi
-        if not (xmin <= fast <= xmax and ymin <= slow <= ymax):
-            return False
-    return config.mask is None or bool(config.mask[slow, fast] != 0)
 
 
 def _print_setup(simulator: Simulator, stdout: TextIO) -> None:

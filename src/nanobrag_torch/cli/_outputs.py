@@ -33,7 +33,7 @@ from ..io.hkl import write_fdump
 from ..io.images import (float_to_int_image, float_to_pgm_image, image_statistics, resolve_intfile_scale,
                          resolve_pgm_scale, write_float_image, write_pgm)
 from ..io.smv import nanobragg_header_values, write_smv
-from ..rng import poisson_noise_image
+from ..io import poisson_noise_image
 from ..simulator import Simulator
 from ._flags import CommandLineError
 from ._signals import signals_deferred
@@ -45,18 +45,22 @@ TEMPORARY_PREFIX = ".nanobrag-"
 
 
 def planned_outputs(output: OutputConfig) -> Dict[str, str]:
-    """The files a run writes, in the order it writes them: the flag that asks for each -> its path.
+    """The files a run writes, in the order it writes them: the flag that asks for each -> its path (a
+    relative path inside ``output.output_dir`` when that is given).
 
     Example:
         >>> planned_outputs(OutputConfig(hkl_path="cubic.hkl", write_noise=False, floatfile="a.bin"))
         {'-hkl': 'Fdump.bin', '-floatfile': 'a.bin', '-intfile': 'intimage.img', '-pgmfile': 'image.pgm'}
+        >>> planned_outputs(OutputConfig(output_dir="run", write_pgm=False, write_noise=False))
+        {'-floatfile': 'run/floatimage.bin', '-intfile': 'run/intimage.img'}
     """
     planned = {"-hkl": output.dump_path if output.hkl_path else None,
                "-floatfile": output.floatfile,
                "-intfile": output.intfile,
                "-pgmfile": output.pgmfile if output.write_pgm else None,
                "-noisefile": output.noisefile if output.write_noise else None}
-    return {flag: path for flag, path in planned.items() if path}
+    folder = output.output_dir
+    return {flag: path if folder is None else os.path.join(folder, path) for flag, path in planned.items() if path}
 
 
 def check_output_paths(output: OutputConfig) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from typing import Sequence
+import os
+from typing import Optional, Sequence, Union
 
 from ._flags import FLAG_BY_NAME, CommandLineError, FlagState
 from ._resolve import ParsedCommandLine, resolve
@@ -49,18 +50,25 @@ def _values(flag, token: str, argv: Sequence[str], start: int):
     return list(argv[start:start + count]), start + count
 
 
-def parse_args(argv: Sequence[str]) -> ParsedCommandLine:
+def parse_args(argv: Sequence[str], base_dir: Optional[Union[str, os.PathLike]] = None) -> ParsedCommandLine:
     """Parse nanoBragg flags (without the program name) into configs.
 
     Files named on the command line (``-hkl``, ``-mat``, ``-sourcefile``, ``-img``, ``-mask``, and the
     ``Fdump.bin`` cache nanoBragg reads when ``-hkl`` is absent) are read here, so that a bad file is
-    reported before anything runs. Raises ``CommandLineError`` with a one-line message.
+    reported before anything runs; relative paths are read from ``base_dir`` (default: the current folder,
+    as nanoBragg reads them). Output paths are not resolved: see ``OutputConfig.output_dir``. Raises
+    ``CommandLineError`` with a one-line message.
 
     Example:
         >>> parsed = parse_args("-cell 100 100 100 90 90 90 -default_F 100 -N 5 -xds -ORGX 70 -ORGY 50"
         ...                     .split())
         >>> parsed.simulation.detector.convention.name, parsed.simulation.detector.effective_pivot().name
         ('XDS', 'SAMPLE')
+        >>> try:
+        ...     parse_args("-cell 100 100 100 90 90 90 -hkl cubic.hkl".split(), base_dir="/no/such/case")
+        ... except CommandLineError as error:
+        ...     print(error)
+        -hkl: [Errno 2] No such file or directory: '/no/such/case/cubic.hkl'
     """
     state = FlagState()
     _split(list(argv), state)
@@ -68,4 +76,4 @@ def parse_args(argv: Sequence[str]) -> ParsedCommandLine:
         # The C only honours -curved_det when another argument follows it.
         state.set("curved", False)
         state.notes.append("-curved_det is ignored: nanoBragg only honours it when it is not the last argument")
-    return resolve(state)
+    return resolve(state, None if base_dir is None else os.fspath(base_dir))

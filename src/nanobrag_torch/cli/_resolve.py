@@ -1,5 +1,12 @@
-"""From flag values to configs: nanoBragg's defaults, convention/pivot rules, the files it reads, and the
-checks that need several values at once (run before anything is simulated).
+"""From flag values to configs: nanoBragg's rules for what the flags leave open, the files it reads, and
+the checks that need several values at once (run before anything is simulated).
+
+A flag value stored under a config field's name (``distance_mm``, ``Na``, ``seed``, ...) sets that field,
+and a field no flag set keeps its dataclass default: the defaults are stated once, in ``config``. What
+needs a rule is resolved here: the convention's axes, the pixel count from a detector size, the files
+(``-hkl``, ``-mat``, ``-sourcefile``, ``-img``, ``-mask``, ``Fdump.bin``, read from ``base_dir``), the
+wavelength from ``-energy``, the crystal clipped to the beam. The flag keys that name no config field are
+listed in ``RESOLVED_KEYS``.
 
 Each flag's own values were checked against their domains when they were read (``_flags``, ``_domains``);
 values from an ``-img``/``-mask`` header go through the same domains here. ``_validate`` then checks what
@@ -9,6 +16,7 @@ against the detector, the sources of a -sourcefile, and the memory the run needs
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
@@ -17,6 +25,7 @@ from typing import List, Optional
 
 from ..config import (BeamConfig, CrystalConfig, DetectorConfig, DetectorConvention, DetectorPivot,
                       OutputConfig, SimulationConfig, SourcePoint)
+from ..units import energy_ev_to_wavelength_A
 from . import _memory
 from ._flags import FLAG_BY_NAME, CommandLineError, FlagState
 
@@ -37,26 +46,50 @@ class ParsedCommandLine:
 
 
 _DETECTOR_VECTORS = ("fdet_vector", "sdet_vector", "odet_vector", "beam_vector")
-_CUSTOM_ONLY = _DETECTOR_VECTORS + ("twotheta_axis", "polar_vector", "spindle_axis")
+_DETECTOR_AXES = _DETECTOR_VECTORS + ("twotheta_axis",)
+_CUSTOM_ONLY = _DETECTOR_AXES + ("polar_vector", "spindle_axis")
+# Input files, read from the base folder.
+_INPUT_FILES = ("hklfile", "matfile", "sourcefile", "imgfile", "maskfile")
+#: Flag keys that name no config field: each is resolved by a rule of this module.
+RESOLVED_KEYS = frozenset(_INPUT_FILES + ("energy_ev", "xtal_x_mm", "xtal_y_mm", "xtal_z_mm", "pix0_vector",
+                                          "polar_vector"))
 
 
-def resolve(state: FlagState):
-    """Build a ``ParsedCommandLine`` from the flags, or raise ``CommandLineError``."""
+def _build(cls, values: dict, **resolved):
+    """``cls`` from the values stored under its field names, then ``resolved``. A value None is nanoBragg's
+    "not given" (a reinterpreted -1, -lambda undoing -energy): that field keeps the dataclass default."""
+    given = {f.name: values[f.name] for f in dataclasses.fields(cls) if values.get(f.name) is not None}
+    return cls(**{**given, **resolved})
+
+
+def input_path(path: str, base_dir: Optional[str]) -> str:
+    """The path an input file is opened at: relative paths are read from ``base_dir`` (None: the current
+    folder, as nanoBragg reads them).
+
+    Example:
+        >>> input_path("../inputs/cubic.hkl", "cases/run"), input_path("/data/a.hkl", "cases/run")
+        ('cases/run/../inputs/cubic.hkl', '/data/a.hkl')
+    """
+    return path if base_dir is None else os.path.join(base_dir, path)
+
+
+def resolve(state: FlagState, base_dir: Optional[str] = None) -> ParsedCommandLine:
+    """Build a ``ParsedCommandLine`` from the flags, reading input files from ``base_dir`` (None: the
+    current folder), or raise ``CommandLineError``."""
     notes = list(state.notes)
-    values = _header_defaults(state, notes)
-    values.update(state.values)
-    dtype = str(values.get("dtype", "float64"))
-    if dtype not in ("float64", "float32"):
-        raise CommandLineError(f"-dtype: expected float64 or float32, got {dtype!r}")
+    given = dict(state.values)
+    given.update({key: input_path(given[key], base_dir) for key in _INPUT_FILES if given.get(key) is not None})
+    if given.get("dtype") not in (None, "float64", "float32"):
+        raise CommandLineError(f"-dtype: expected float64 or float32, got {given['dtype']!r}")
+    values = _header_defaults(given, notes)
+    values.update(given)
+    custom = state.convention is DetectorConvention.CUSTOM
     detector = _detector(state, values, notes)
-    beam = _beam(values)
-    crystal = _crystal(values, beam, notes)
-    simulation = SimulationConfig(detector=detector, beam=beam, crystal=crystal,
-                                  dmin_A=float(values.get("dmin_A", 0.0)),
-                                  c_compat=bool(values.get("c_compat", False)))
-    output = _output(values, detector)
-    parsed = ParsedCommandLine(simulation=simulation, output=output, notes=notes,
-                               device=str(values.get("device", "cpu")), dtype=dtype)
+    beam = _beam(values, custom)
+    crystal = _crystal(values, beam, notes, custom, input_path(OutputConfig.dump_path, base_dir))
+    simulation = _build(SimulationConfig, values, detector=detector, beam=beam, crystal=crystal)
+    parsed = _build(ParsedCommandLine, values, simulation=simulation, output=_output(values, detector),
+                    notes=notes)
     _validate(state, values, parsed)
     return parsed
 
@@ -96,12 +129,12 @@ _HEADER_KEYS = (("PIXEL_SIZE", "pixel_size_mm", "-pixel"), ("DISTANCE", "distanc
                 ("OSC_RANGE", "osc_deg", "-osc"))
 
 
-def _header_defaults(state: FlagState, notes: List[str]) -> dict:
+def _header_defaults(given: dict, notes: List[str]) -> dict:
     """Camera parameters from -mask then -img headers; flags given on the line override them. A header
     value a flag does not override is checked against that flag's domain."""
     values: dict = {}
     for key, flip_y in (("maskfile", True), ("imgfile", False)):
-        path = state.get(key)
+        path = given.get(key)
         if path is None:
             continue
         from ..io.smv import read_smv
@@ -113,7 +146,7 @@ def _header_defaults(state: FlagState, notes: List[str]) -> dict:
             raise CommandLineError(f"{flag}: cannot read {path}: {error}") from None
         found = _camera_from_header(image, flip_y)
         for name, config_key, checked_as in _HEADER_KEYS:
-            if config_key in found and config_key not in state.values:
+            if config_key in found and config_key not in given:
                 domain = FLAG_BY_NAME[checked_as].domains(1)[0]
                 found[config_key], note = domain.convert(f"{flag} {path}: header {name}",
                                                          _token(found[config_key]))
@@ -139,68 +172,62 @@ def _camera_from_header(image, flip_y: bool) -> dict:
             found[key] = value
     if flip_y and "ybeam_mm" in found:
         # nanoBragg flips BEAM_CENTER_Y of a -mask header (not of an -img header).
-        found["ybeam_mm"] = found.get("pixel_size_mm", 0.1) * height - found["ybeam_mm"]
+        found["ybeam_mm"] = found.get("pixel_size_mm", DetectorConfig.pixel_size_mm) * height - found["ybeam_mm"]
     return found
 
 
-def _pixels(values: dict, axis: str) -> tuple:
+def _pixels(values: dict, axis: str, pixel_size_mm: float) -> tuple:
     """Pixel count and detector size (mm, or None when it is pixels x pixel size) along one axis."""
-    pixel_m = values.get("pixel_size_mm", 0.1) / 1000.0
     count = values.get(f"{axis}pixels")
     if count is not None:
         return int(count), None
-    size_mm = values.get(f"detsize_{axis}_mm", 102.4)
-    count = math.ceil(size_mm / 1000.0 / pixel_m - 0.5)
-    return count, size_mm
+    size_mm = values.get(f"detsize_{axis}_mm")
+    if size_mm is None:  # nanoBragg's default size, which is the config's default count of default pixels
+        size_mm = getattr(DetectorConfig, f"{axis}pixels") * DetectorConfig.pixel_size_mm
+    return DetectorConfig.pixels_across(size_mm, pixel_size_mm), size_mm
 
 
 def _detector(state: FlagState, values: dict, notes: List[str]) -> DetectorConfig:
     convention = state.convention
     custom = convention is DetectorConvention.CUSTOM
     _note_convention(state, values, notes, custom)
-    pivot = _pivot(state, convention, notes)
-    vectors = {k: values.get(k) for k in _DETECTOR_VECTORS} if custom else {}
-    if custom and vectors.get("odet_vector") is not None:
-        from ..models.detector import nanobrag_odet_vector
-
-        odet, replaced = nanobrag_odet_vector(values.get("fdet_vector", (0, 0, 1)),
-                                              values.get("sdet_vector", (0, -1, 0)), vectors["odet_vector"])
-        if replaced:
-            notes.append("-odet_vector is replaced: its length is not exactly 1, so nanoBragg uses "
-                         f"unit(fdet x sdet) = {' '.join(f'{x:.15g}' for x in odet)}")
-        vectors["odet_vector"] = odet
-    fpixels, detsize_f = _pixels(values, "f")
-    spixels, detsize_s = _pixels(values, "s")
+    pixel_size_mm = values.get("pixel_size_mm", DetectorConfig.pixel_size_mm)
+    fpixels, detsize_f = _pixels(values, "f", pixel_size_mm)
+    spixels, detsize_s = _pixels(values, "s", pixel_size_mm)
     for name, count in (("fast", fpixels), ("slow", spixels)):
         if count <= 0:
             raise CommandLineError(f"detector has {count} pixels along {name}: -detpixels/-detsize must be positive")
     if values.get("pix0_vector") is not None:
         notes.append("-pix0_vector is ignored: nanoBragg always computes pix0 from the beam centre "
                      "(the Python API honours DetectorConfig.pix0_override_m)")
-    return DetectorConfig(
-        convention=convention, pivot=pivot,
-        distance_mm=values.get("distance_mm", 100.0), close_distance_mm=values.get("close_distance_mm"),
-        pixel_size_mm=values.get("pixel_size_mm", 0.1), fpixels=fpixels, spixels=spixels,
-        detsize_f_mm=detsize_f, detsize_s_mm=detsize_s,
-        xbeam_mm=values.get("xbeam_mm"), ybeam_mm=values.get("ybeam_mm"),
-        xclose_mm=values.get("xclose_mm"), yclose_mm=values.get("yclose_mm"),
-        orgx_px=values.get("orgx_px"), orgy_px=values.get("orgy_px"),
-        rotx_deg=values.get("rotx_deg", 0.0), roty_deg=values.get("roty_deg", 0.0),
-        rotz_deg=values.get("rotz_deg", 0.0), twotheta_deg=values.get("twotheta_deg", 0.0),
-        twotheta_axis=values.get("twotheta_axis") if custom else None,
-        point_pixel=bool(values.get("point_pixel", False)), curved=bool(values.get("curved", False)),
-        thickness_um=values.get("thickness_um", 0.0), attenuation_depth_um=values.get("attenuation_depth_um"),
-        thicksteps=values.get("thicksteps"), oversample=values.get("oversample"),
-        oversample_thick=bool(values.get("oversample_thick", False)),
-        oversample_polar=bool(values.get("oversample_polar", False)),
-        oversample_omega=bool(values.get("oversample_omega", False)),
-        roi=_roi(values.get("roi"), fpixels, spixels), mask=values.get("mask"),
-        **vectors)
+    return _build(DetectorConfig, values, convention=convention, pivot=_pivot(state, convention, notes),
+                  fpixels=fpixels, spixels=spixels, detsize_f_mm=detsize_f, detsize_s_mm=detsize_s,
+                  roi=_roi(values.get("roi"), fpixels, spixels), **_custom_axes(values, custom, notes))
+
+
+def _custom_axes(values: dict, custom: bool, notes: List[str]) -> dict:
+    """The detector's axis vectors and two-theta axis: the user's in CUSTOM, the convention's otherwise (the
+    C's convention block overwrites them), with the C's rule for a normal that is not of unit length."""
+    if not custom:
+        return dict.fromkeys(_DETECTOR_AXES)
+    axes = {key: values.get(key) for key in _DETECTOR_AXES}
+    if axes["odet_vector"] is not None:
+        from ..models.conventions import CONVENTION_AXES
+        from ..models.detector import nanobrag_odet_vector
+
+        default = CONVENTION_AXES[DetectorConvention.CUSTOM]
+        odet, replaced = nanobrag_odet_vector(axes["fdet_vector"] or default.fdet,
+                                              axes["sdet_vector"] or default.sdet, axes["odet_vector"])
+        if replaced:
+            notes.append("-odet_vector is replaced: its length is not exactly 1, so nanoBragg uses "
+                         f"unit(fdet x sdet) = {' '.join(f'{x:.15g}' for x in odet)}")
+        axes["odet_vector"] = odet
+    return axes
 
 
 def _note_convention(state: FlagState, values: dict, notes: List[str], custom: bool) -> None:
     if not custom:
-        dropped = [f"-{k}" if k != "spindle_axis" else "-spindle_axis" for k in _CUSTOM_ONLY if k in values]
+        dropped = [f"-{k}" for k in _CUSTOM_ONLY if k in values]
         if dropped:
             notes.append(f"{', '.join(dropped)} ignored: the {state.convention.name} convention "
                          f"(from {state.convention_flag}) defines its own axes")
@@ -246,22 +273,12 @@ def _roi(roi, fpixels: int, spixels: int):
     return (xmin, xmax, ymin, ymax)
 
 
-def _beam(values: dict) -> BeamConfig:
-    wavelength = values.get("wavelength_A")
-    if values.get("energy_ev") is not None:
-        wavelength = 12398.42 / values["energy_ev"]
-    return BeamConfig(
-        wavelength_A=wavelength if wavelength is not None else 1.0,
-        fluence=values.get("fluence", BeamConfig.fluence), flux=values.get("flux", 0.0),
-        exposure_s=values.get("exposure_s", 1.0), beamsize_mm=values.get("beamsize_mm", 0.1),
-        kahn_factor=values.get("kahn_factor", 0.0), nopolar=bool(values.get("nopolar", False)),
-        polarization_axis=values.get("polar_vector") if "polar_vector" in values else None,
-        hdivrange_mrad=values.get("hdivrange_mrad"), vdivrange_mrad=values.get("vdivrange_mrad"),
-        hdivstep_mrad=values.get("hdivstep_mrad"), vdivstep_mrad=values.get("vdivstep_mrad"),
-        hdivsteps=values.get("hdivsteps"), vdivsteps=values.get("vdivsteps"),
-        round_div=bool(values.get("round_div", True)),
-        dispersion_percent=values.get("dispersion_percent"), dispsteps=values.get("dispsteps"),
-        source_points=_sources(values.get("sourcefile")), water_um=values.get("water_um", 0.0))
+def _beam(values: dict, custom: bool) -> BeamConfig:
+    resolved = {}
+    if values.get("energy_ev") is not None:  # -energy given after any -lambda (each unsets the other)
+        resolved["wavelength_A"] = energy_ev_to_wavelength_A(values["energy_ev"])
+    return _build(BeamConfig, values, polarization_axis=values.get("polar_vector") if custom else None,
+                  source_points=_sources(values.get("sourcefile")), **resolved)
 
 
 def _sources(path: Optional[str]):
@@ -295,34 +312,24 @@ def _check_source(path: str, number: int, point: SourcePoint) -> None:
         raise CommandLineError(f"{where}: the position 0 0 0 is the sample itself: it gives no direction")
 
 
-def _crystal(values: dict, beam: BeamConfig, notes: List[str]) -> CrystalConfig:
+def _crystal(values: dict, beam: BeamConfig, notes: List[str], custom: bool, dump_path: str) -> CrystalConfig:
     if values.get("cell") is not None and values.get("matfile") is not None:
         raise CommandLineError("-cell and -mat together: nanoBragg would mix the matrix's directions with the "
                                "cell's lengths; give one of them")
     cell = values.get("cell")
     if cell is None and values.get("matfile") is None:
         raise CommandLineError("no crystal: give -cell a b c alpha beta gamma or -mat FILE")
-    sizes = [values.get(f"xtal_{axis}_mm", 0.0) for axis in "xyz"]
-    beamsize = values.get("beamsize_mm", 0.1)
+    sizes = [values.get(f"xtal_{axis}_mm", default) for axis, default in zip("xyz", CrystalConfig.xtal_size_mm)]
     for i, axis in ((1, "y"), (2, "z")):
-        if beamsize >= 0 and beamsize < sizes[i]:
+        if 0 <= beam.beamsize_mm < sizes[i]:
             notes.append(f"crystal size along {axis} ({sizes[i]:g} mm) is clipped to the beam size "
-                         f"({beamsize:g} mm), as nanoBragg does")
-            sizes[i] = beamsize
-    return CrystalConfig(
-        cell=tuple(list(cell) + [0.0] * (6 - len(cell))) if cell is not None else None,
-        reciprocal_matrix=_matrix(values.get("matfile")),
-        misset_deg=values.get("misset_deg"), misset_random=bool(values.get("misset_random", False)),
-        misset_seed=values.get("misset_seed"),
-        Na=values.get("Na", 1), Nb=values.get("Nb", 1), Nc=values.get("Nc", 1), xtal_size_mm=tuple(sizes),
-        shape=values.get("shape", CrystalConfig.shape), fudge=values.get("fudge", 1.0),
-        phi0_deg=values.get("phi0_deg", 0.0), osc_deg=values.get("osc_deg"),
-        phistep_deg=values.get("phistep_deg"), phisteps=values.get("phisteps"),
-        spindle_axis=values.get("spindle_axis"),
-        mosaic_spread_deg=values.get("mosaic_spread_deg"), mosaic_domains=values.get("mosaic_domains"),
-        mosaic_seed=values.get("mosaic_seed", 12345678),
-        default_F=values.get("default_F", 0.0), hkl=_structure_factors(values, notes),
-        interpolate=values.get("interpolate"))
+                         f"({beam.beamsize_mm:g} mm), as nanoBragg does")
+            sizes[i] = beam.beamsize_mm
+    # Numbers missing from a short -cell are 0, which the crystal model reads as "as nanoBragg derives it".
+    padded = tuple(list(cell) + [0.0] * (6 - len(cell))) if cell is not None else None
+    return _build(CrystalConfig, values, cell=padded, reciprocal_matrix=_matrix(values.get("matfile")),
+                  xtal_size_mm=tuple(sizes), spindle_axis=values.get("spindle_axis") if custom else None,
+                  hkl=_structure_factors(values, notes, dump_path))
 
 
 def _matrix(path: Optional[str]):
@@ -343,24 +350,27 @@ def _matrix(path: Optional[str]):
     return matrix
 
 
-def _structure_factors(values: dict, notes: List[str]):
-    path = values.get("hklfile")
-    if path is None and not os.path.exists("Fdump.bin"):
-        if values.get("default_F", 0.0) == 0.0:
-            raise CommandLineError("no structure factors: give -hkl FILE or -default_F "
-                                   "(there is no Fdump.bin here)")
+def _structure_factors(values: dict, notes: List[str], dump_path: str):
+    """The -hkl table, or nanoBragg's cache of an earlier -hkl run when -hkl is absent, or None (every
+    reflection has -default_F)."""
+    path, default_F = values.get("hklfile"), values.get("default_F", CrystalConfig.default_F)
+    if path is None and not os.path.exists(dump_path):
+        if default_F == 0.0:
+            where = " here" if dump_path == OutputConfig.dump_path else ""
+            raise CommandLineError(f"no structure factors: give -hkl FILE or -default_F (there is no {dump_path}"
+                                   f"{where})")
         return None
     from ..io import hkl as hkl_io
 
-    source = f"-hkl {path}" if path is not None else "Fdump.bin"
+    source = f"-hkl {path}" if path is not None else dump_path
     try:
         if path is not None:
-            table = hkl_io.read_hkl(path, default_F=values.get("default_F", 0.0),
+            table = hkl_io.read_hkl(path, default_F=default_F,
                                     check_box=functools.partial(_memory.check_hkl_box, source))
         else:
-            notes.append("reading structure factors from Fdump.bin (the cache of an earlier -hkl run), "
+            notes.append(f"reading structure factors from {dump_path} (the cache of an earlier -hkl run), "
                          "as nanoBragg does when -hkl is absent")
-            table = hkl_io.read_fdump("Fdump.bin")
+            table = hkl_io.read_fdump(dump_path)
     except CommandLineError:
         raise  # the box refused before it was allocated: the message already names the flag and file
     except (OSError, ValueError) as error:
@@ -398,17 +408,9 @@ def _check_structure_factors(source: str, table) -> None:
 
 
 def _output(values: dict, detector: DetectorConfig) -> OutputConfig:
-    trace = values.get("trace_pixel")
-    if trace is not None:
-        slow, fast = trace
-        if not (0 <= slow < detector.spixels and 0 <= fast < detector.fpixels):
-            raise CommandLineError(f"-trace_pixel: pixel (slow {slow}, fast {fast}) is outside the "
-                                   f"{detector.fpixels}x{detector.spixels} (fast x slow) detector")
-    defaults = OutputConfig()
-    return OutputConfig(
-        floatfile=values.get("floatfile", defaults.floatfile), intfile=values.get("intfile", defaults.intfile),
-        pgmfile=values.get("pgmfile", defaults.pgmfile), noisefile=values.get("noisefile", defaults.noisefile),
-        write_pgm=bool(values.get("write_pgm", True)), write_noise=bool(values.get("write_noise", True)),
-        intfile_scale=values.get("intfile_scale", 0.0), pgm_scale=values.get("pgm_scale", 0.0),
-        adc_offset=values.get("adc_offset", 40.0), seed=values.get("seed"), trace_pixel=trace,
-        progress=values.get("progress"), hkl_path=values.get("hklfile"))
+    if values.get("trace_pixel") is not None:
+        try:
+            detector.check_pixel(*values["trace_pixel"])
+        except ValueError as error:
+            raise CommandLineError(f"-trace_pixel: {error}") from None
+    return _build(OutputConfig, values, hkl_path=values.get("hklfile"))

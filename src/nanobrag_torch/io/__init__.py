@@ -1,4 +1,5 @@
-"""nanoBragg's file formats: structure factors, orientation matrices, images and source lists.
+"""nanoBragg's file formats: structure factors, orientation matrices, images (float, integer, PGM, SMV and
+the Poisson noise image) and source lists.
 
 Every reader and writer here matches the C program byte for byte or value for value (the
 module docstrings list the C quirks that are kept). Functions take and return numpy arrays;
@@ -10,10 +11,10 @@ Example:
     ('6.45', '1e+10')
 """
 
+from .._c_numbers import c_cast_unsigned, format_c_g
 from .hkl import FdumpFormatError, HKLFormatError, HKLTable, read_fdump, read_hkl, write_fdump
 from .images import (
     ImageStatistics,
-    c_cast_unsigned,
     float_to_int_image,
     float_to_pgm_image,
     image_statistics,
@@ -25,10 +26,10 @@ from .images import (
     write_pgm,
 )
 from .matrix import MatrixFormatError, read_mosflm_matrix, reciprocal_vectors
+from .noise import NoiseImage, poisson_noise_image
 from .smv import (
     SMVFormatError,
     SMVImage,
-    format_c_g,
     machine_byte_order,
     nanobragg_header_values,
     read_smv,
@@ -43,6 +44,7 @@ __all__ = [
     "HKLTable",
     "ImageStatistics",
     "MatrixFormatError",
+    "NoiseImage",
     "SMVFormatError",
     "SMVImage",
     "SourceFileError",
@@ -53,6 +55,7 @@ __all__ = [
     "image_statistics",
     "machine_byte_order",
     "nanobragg_header_values",
+    "poisson_noise_image",
     "read_fdump",
     "read_float_image",
     "read_hkl",

@@ -16,12 +16,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Callable, Optional
 from pathlib import Path
+from typing import Callable, Optional
 
 import numpy as np
 
-from ._cnumber import c_strtod_prefix
+from .._c_numbers import INT_MAX, INT_MIN, c_strtod_prefix
 
 __all__ = ["HKLFormatError", "HKLTable", "FdumpFormatError", "read_hkl", "read_fdump", "write_fdump"]
 
@@ -89,7 +89,6 @@ _LINE = rb"%s*(?:%s%s+%s%s+%s%s+%s%s*)?" % (_BLANK, _INT, _BLANK, _INT, _BLANK, 
 _FAST_FILE = re.compile(rb"(?:%s\n)*%s" % (_LINE, _LINE))
 _INT_TOKEN = re.compile(_INT)
 # The C reads indices with "%d".
-_C_INT_MIN, _C_INT_MAX = -(2**31), 2**31 - 1
 
 
 def read_hkl(path: str | Path, default_F: float = 0.0, *,
@@ -131,7 +130,7 @@ def _parse_fast(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
         hkl = columns[:, :3].astype(np.int64)
     except (OverflowError, ValueError):  # beyond int64, or more digits than Python converts
         return None
-    if hkl.size and (hkl.min() < _C_INT_MIN or hkl.max() > _C_INT_MAX):
+    if hkl.size and (hkl.min() < INT_MIN or hkl.max() > INT_MAX):
         return None
     return hkl, columns[:, 3].astype(np.float64)
 
@@ -161,9 +160,9 @@ def _c_int(name: str, token: bytes, where: str) -> int:
     if _INT_TOKEN.fullmatch(token) is None:
         raise HKLFormatError(f"{where}: {name} must be an integer, got {_show(token)}")
     # Count the digits first: int() of a very long run is slow, and refused beyond 4300 digits.
-    if len(token.lstrip(b"+-").lstrip(b"0")) > len(str(_C_INT_MAX)) or not _C_INT_MIN <= int(token) <= _C_INT_MAX:
+    if len(token.lstrip(b"+-").lstrip(b"0")) > len(str(INT_MAX)) or not INT_MIN <= int(token) <= INT_MAX:
         raise HKLFormatError(f"{where}: {name} = {_show(token, quote=False)} is outside the C int range"
-                             f" [{_C_INT_MIN}, {_C_INT_MAX}]")
+                             f" [{INT_MIN}, {INT_MAX}]")
     return int(token)
 
 

@@ -14,11 +14,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .smv import format_c_g
+from .._c_numbers import c_cast_unsigned, format_c_g
 
 __all__ = [
     "ImageStatistics",
-    "c_cast_unsigned",
     "float_to_int_image",
     "float_to_pgm_image",
     "image_statistics",
@@ -90,27 +89,6 @@ def roi_mask(shape: tuple[int, int], roi: Roi | None) -> np.ndarray:
     inside &= ((x >= xmin) & (x <= xmax))[None, :]
     inside &= ((y >= ymin) & (y <= ymax))[:, None]
     return inside
-
-
-def c_cast_unsigned(values: np.ndarray, bits: int) -> np.ndarray:
-    """C's ``(unsigned short)`` (bits=16) or ``(unsigned char)`` (bits=8) cast of floats, as
-    gcc compiles it on x86-64.
-
-    gcc converts to a 32-bit int (truncating toward zero; NaN and out-of-range values give
-    INT_MIN) and keeps the low bits, so -1.5 becomes 65535 and NaN becomes 0. The C standard
-    leaves these cases undefined; this is what the reference binary does.
-
-    Example:
-        >>> c_cast_unsigned(np.array([2.9, -1.5, np.nan, 70000.0]), 16).tolist()
-        [2, 65535, 0, 4464]
-    """
-    if bits not in (8, 16):
-        raise ValueError(f"bits is {bits}; expected 8 or 16")
-    truncated = np.trunc(np.asarray(values, dtype=np.float64))
-    with np.errstate(invalid="ignore"):
-        fits = np.isfinite(truncated) & (truncated >= -(2.0**31)) & (truncated <= 2.0**31 - 1)
-    as_int = np.where(fits, truncated, -(2.0**31)).astype(np.int64)
-    return (as_int & ((1 << bits) - 1)).astype(np.uint16 if bits == 16 else np.uint8)
 
 
 class ImageStatistics(NamedTuple):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cnumber import C_SPACE, c_strtod_prefix
+from .._c_numbers import C_SPACE, c_strtod_prefix
 
 __all__ = ["MatrixFormatError", "read_mosflm_matrix", "reciprocal_vectors"]
 

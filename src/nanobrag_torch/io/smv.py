@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cnumber import c_atof
+from .._c_numbers import c_atof, format_c_g
+from ..units import rad_to_deg
 
 __all__ = [
     "SMVFormatError",
     "SMVImage",
-    "format_c_g",
     "machine_byte_order",
     "nanobragg_header_values",
     "read_smv",
@@ -32,10 +32,6 @@ __all__ = [
 ]
 
 HEADER_BYTES = 512
-# The C's RTD is 180.0*M_1_PI; M_1_PI is this literal, which differs from 1/math.pi in the
-# last bit.
-_M_1_PI = 0.31830988618379067154
-_RTD = 180.0 * _M_1_PI
 _ORDER_CODES = {"little_endian": "<", "big_endian": ">"}
 
 
@@ -56,18 +52,6 @@ def machine_byte_order() -> str:
         True
     """
     return "little_endian" if sys.byteorder == "little" else "big_endian"
-
-
-def format_c_g(value: float) -> str:
-    """Format like C's ``printf("%g")`` with glibc (which prints ``-nan`` for a negative NaN).
-
-    Example:
-        >>> format_c_g(0.1), format_c_g(100.0), format_c_g(1e-5), format_c_g(-0.0)
-        ('0.1', '100', '1e-05', '-0')
-    """
-    if math.isnan(value):
-        return "-nan" if math.copysign(1.0, value) < 0 else "nan"
-    return "%g" % value
 
 
 def _format_value(key: str, value: object) -> str:
@@ -207,10 +191,10 @@ def nanobragg_header_values(
         ("XDS_ORGX", float(orgx_px)),
         ("XDS_ORGY", float(orgy_px)),
         ("CLOSE_DISTANCE", close_distance_m * 1000.0),
-        ("PHI", phi0_rad * _RTD),
-        ("OSC_START", phi0_rad * _RTD),
-        ("OSC_RANGE", osc_rad * _RTD),
-        ("TWOTHETA", twotheta_rad * _RTD),
+        ("PHI", rad_to_deg(phi0_rad)),
+        ("OSC_START", rad_to_deg(phi0_rad)),
+        ("OSC_RANGE", rad_to_deg(osc_rad)),
+        ("TWOTHETA", rad_to_deg(twotheta_rad)),
         ("DETECTOR_SN", "000"),
         ("BEAMLINE", "fake"),
     ]

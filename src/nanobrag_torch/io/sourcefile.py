@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cnumber import c_atof
+from .._c_numbers import c_atof
 
 __all__ = ["SourceFileError", "read_sourcefile", "read_text_columns"]
 

@@ -26,20 +26,20 @@ from typing import List, Optional, Tuple
 import torch
 
 from .. import units
-from .._c_arithmetic import c_div
+from .._c_numbers import c_div
 from ..config import BeamConfig
 from ..geometry import cross3, rotate_axis, unitize
+from ..physics import R_E_SQR
 
 __all__ = ["Beam"]
 
 # Distance of the generated sources from the sample (m); the C's source_distance.
 _SOURCE_DISTANCE_M = 10.0
-# Water background: forward scattering factor of water, molar mass (g/mol), Avogadro's number and the
-# squared classical electron radius (m^2), with nanoBragg's literals.
+# Water background: forward scattering factor of water, molar mass (g/mol) and Avogadro's number, with
+# nanoBragg's literals.
 _WATER_F = 2.57
 _WATER_MW = 18.0
 _AVOGADRO = 6.02214179e23
-_R_E_SQR = 7.94079248018965e-30
 
 
 class Beam:
@@ -189,7 +189,7 @@ class Beam:
             0.0
         """
         size = units.water_um_to_m(self.water_um)
-        value = _WATER_F * _WATER_F * _R_E_SQR * self.fluence * size * size * size * 1e6 * _AVOGADRO / _WATER_MW
+        value = _WATER_F * _WATER_F * R_E_SQR * self.fluence * size * size * size * 1e6 * _AVOGADRO / _WATER_MW
         return self._tensor(value)
 
 

@@ -32,14 +32,14 @@ import numpy as np
 import torch
 
 from .. import physics, units
+from .._c_numbers import DBL_MIN
 from ..config import CrystalConfig, CrystalShape
 from ..geometry import cross3, dot3, matvec3, norm3, rotate_axis, rotate_xyz, unitize
-from ..rng import CRandom, mosaic_domain_umats, mosaic_rotation_umat, umat2misset
+from ..rng import CRandom
+from .mosaic import mosaic_domain_umats, mosaic_rotation_umat, umat2misset
 
 __all__ = ["Crystal"]
 
-# nanoBragg's stand-in for an impossible (zero or negative) volume or reciprocal length.
-_DBL_MIN = 2.2250738585072014e-308
 # -misset random draws a rotation on a "spherical cap" this wide: the whole sphere.
 _RANDOM_ORIENTATION_CAP = 90.0
 
@@ -63,11 +63,10 @@ class Crystal:
         ([0.0, 50.0, 0.0], False)
     """
 
-    def __init__(self, config: CrystalConfig, *, wavelength_A, spindle_axis_default, c_compat: bool = False,
+    def __init__(self, config: CrystalConfig, *, wavelength_A, spindle_axis_default,
                  device: Optional[torch.device] = None, dtype: torch.dtype = torch.float64):
         _check_config(config)
         self.config = config
-        self.c_compat = c_compat
         self.device = torch.device(device) if device is not None else torch.device("cpu")
         self.dtype = dtype
         self.shape = config.shape
@@ -310,8 +309,9 @@ def _reciprocal_from_cell(a, b, c, alpha, beta, gamma):
 
 
 def _tiny(like: torch.Tensor) -> torch.Tensor:
-    """DBL_MIN, or the smallest normal number of a narrower dtype (where DBL_MIN would flush to 0)."""
-    tiny = _DBL_MIN if like.dtype == torch.float64 else torch.finfo(like.dtype).tiny
+    """DBL_MIN (nanoBragg's stand-in for an impossible zero or negative volume or reciprocal length), or the
+    smallest normal number of a narrower dtype (where DBL_MIN would flush to 0)."""
+    tiny = DBL_MIN if like.dtype == torch.float64 else torch.finfo(like.dtype).tiny
     return torch.full_like(like, tiny)
 
 

@@ -27,14 +27,13 @@ from typing import Optional
 import torch
 
 from .. import units
+from .._c_numbers import DBL_MIN
+from ..c_bugs import LAYER_SPACING, TWOTHETA_AXIS_AS_TYPED, reproduced
 from ..config import DetectorConfig, DetectorConvention, DetectorPivot
 from ..geometry import cross3, dot3, matvec3, rotate_axis, rotation_matrices_xyz, unitize
 from .conventions import BEAM_CENTRE_RULES, CONVENTION_AXES
 
 __all__ = ["Detector", "nanobrag_odet_vector"]
-
-# nanoBragg replaces a zero beam-normal ratio by DBL_MIN to avoid dividing by zero.
-_DBL_MIN = 2.2250738585072014e-308
 
 
 def nanobrag_odet_vector(fdet, sdet, odet):
@@ -64,12 +63,14 @@ class Detector:
     (sample to detector plane along the normal), ``distance_m`` (close distance / ratio),
     ``beam_fast_m``/``beam_slow_m`` (where the direct beam hits), ``near_fast_m``/``near_slow_m`` (foot of
     the normal). ``pixel_positions_m()`` gives every pixel centre as one (slow, fast, 3) tensor.
+    ``c_compat=True`` reproduces the C's detector bugs (``reproduced``: see ``nanobrag_torch.c_bugs``).
     """
 
     def __init__(self, config: DetectorConfig, *, c_compat: bool = False,
                  device: Optional[torch.device] = None, dtype: torch.dtype = torch.float64):
         self.config = config
         self.c_compat = c_compat
+        self.reproduced = reproduced(c_compat)
         self.device = torch.device(device) if device is not None else torch.device("cpu")
         self.dtype = dtype
         self.convention = config.convention
@@ -111,10 +112,10 @@ class Detector:
             return 1, 0.0
         if requested is None or requested <= 0:
             return 2, self.thickness_m / 2
-        steps = max(int(requested), 2) if self.c_compat else int(requested)
-        # nanoBragg spaces N requested layers by thick/(N-1), so they cover N/(N-1) of the sensor.
-        spacing = self.thickness_m / (steps - 1) if self.c_compat else self.thickness_m / steps
-        return steps, spacing
+        if LAYER_SPACING in self.reproduced:
+            steps = max(int(requested), 2)
+            return steps, self.thickness_m / (steps - 1)
+        return int(requested), self.thickness_m / int(requested)
 
     def _read_angles(self, config: DetectorConfig) -> None:
         self.rotx_rad = units.deg_to_rad(self._tensor(config.rotx_deg))
@@ -130,7 +131,7 @@ class Detector:
 
         The convention's table gives the axes; in CUSTOM the user's vectors replace them. Axes and beam
         are made unit length (a zero vector stays zero, as in nanoBragg); the two-theta axis is normalised
-        too unless ``c_compat`` (nanoBragg rotates about the axis as typed).
+        too unless ``c_compat`` reproduces ``c_bugs.TWOTHETA_AXIS_AS_TYPED``.
         """
         config, table = self.config, CONVENTION_AXES[self.convention]
         custom = self.convention is DetectorConvention.CUSTOM
@@ -143,7 +144,7 @@ class Detector:
         self.initial_sdet, _ = unitize(pick(config.sdet_vector, table.sdet))
         self.initial_odet, _ = unitize(pick(config.odet_vector, table.odet))
         axis = self._tensor(config.twotheta_axis if config.twotheta_axis is not None else table.twotheta_axis)
-        self.twotheta_axis = axis if self.c_compat else unitize(axis)[0]
+        self.twotheta_axis = axis if TWOTHETA_AXIS_AS_TYPED in self.reproduced else unitize(axis)[0]
         self.pix0_override = None if config.pix0_override_m is None else self._tensor(config.pix0_override_m)
 
     def _place_beam_centre(self, config: DetectorConfig) -> None:
@@ -171,7 +172,8 @@ class Detector:
         rx, ry, rz = rotation_matrices_xyz(self.rotx_rad, self.roty_rad, self.rotz_rad)
         normal = matvec3(rz, matvec3(ry, matvec3(rx, self.initial_odet)))
         ratio = dot3(self.beam_vector, normal)
-        return torch.where(ratio == 0, torch.full_like(ratio, _DBL_MIN), ratio)
+        # nanoBragg replaces a zero ratio by DBL_MIN rather than divide by zero.
+        return torch.where(ratio == 0, torch.full_like(ratio, DBL_MIN), ratio)
 
     def _rotate_axes(self):
         """Rotate the axes about x, y, z, then about the two-theta axis."""

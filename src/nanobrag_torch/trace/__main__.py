@@ -4,15 +4,16 @@
     python -m nanobrag_torch.trace pixel SLOW FAST [--cmd FILE] [--out DIR] [--tolerances FILE] [flags ...]
 
 ``pix0`` builds the detector exactly as ``nanobrag-torch`` does (same parser, same pivot rules) and prints
-its detector block; ``pixel`` also renders one pixel alone and prints its block. The trace goes to stdout.
-``--cmd`` reads the flags from a file such as a reference case's ``cmd.txt`` (a leading program name is
-dropped; relative file names in it are read from that file's folder, as when the case is run from inside
-its folder); flags given after it are appended. ``--out DIR`` also writes the provenance of the trace there:
-``trace.log``, ``stderr.log`` (starting with a ``# Tracing`` banner), ``environment.json``, ``commit.txt``
-(the git commit of the code that ran), ``cmd.txt`` and ``trace.sha256``. ``--tolerances FILE`` (with
-``pixel``) writes the derived tolerances of the values that are ill-conditioned at that pixel, one
-declaration a line, for ``tracehooks diff --tolerances FILE`` (see docs/parity_workflow.md). ``--help``
-and ``--version`` answer without importing torch.
+its detector block; ``pixel`` also renders one pixel alone and prints its block (nothing, with a note, for a
+pixel the run does not render: outside -roi, or masked). The trace goes to stdout; it is the trace
+``nanobrag-torch -trace_pixel`` prints. ``--cmd`` reads the flags from a file such as a reference case's
+``cmd.txt`` (a leading program name is dropped; relative file names in it are read from that file's
+folder, as when the case is run from inside its folder); flags given after it are appended. ``--out DIR``
+also writes the provenance of the trace there: ``trace.log``, ``stderr.log`` (starting with a ``# Tracing``
+banner), ``environment.json``, ``commit.txt`` (the git commit of the code that ran), ``cmd.txt`` and
+``trace.sha256``. ``--tolerances FILE`` (with ``pixel``) writes the derived tolerances of the values that
+are ill-conditioned at that pixel, one declaration a line, for ``tracehooks diff --tolerances FILE`` (see
+docs/parity_workflow.md). ``--help`` and ``--version`` answer without importing torch.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import os
 import sys
 from typing import List, Optional, Sequence
 
+# This module is a command: it reads a nanoBragg command line with the command line's own parser. The
+# library modules of this package never import the command line (tests/nanobrag/test_imports.py).
 from ..cli import CommandLineError, parse_args
 from ..cli._signals import quiet_when_stdout_closes
 
@@ -65,32 +68,23 @@ def _flags_from_file(path: str) -> List[str]:
     return words[1:] if words and not words[0].startswith("-") else words
 
 
-def trace_lines(mode: str, pixel, flags: Sequence[str], stderr, folder: Optional[str] = None):
-    """Build the detector (and simulator) from ``flags``; return the trace lines and the declared tolerances
-    of the traced pixel. Files named in the flags are read relative to ``folder`` (default: the current
-    folder)."""
-    previous = os.getcwd()
-    try:
-        os.chdir(folder or previous)
-        parsed = parse_args(flags)
-    finally:
-        os.chdir(previous)
-    from ..simulator import Simulator  # torch: only once the command line is known to be good
-    from ._detector import detector_block, record_detector
-    from ._pixel import tap_pixel
-
+def traced_run(mode: str, pixel, flags: Sequence[str], stderr, base_dir: Optional[str] = None):
+    """The ``TracedRun`` of ``flags``: the detector block, and in the pixel mode the block of ``pixel``. Files
+    named in the flags are read relative to ``base_dir`` (default: the current folder); the parser's notes
+    go to ``stderr``. Raises ``CommandLineError`` for bad flags, a pixel outside the detector or a
+    configuration the simulator refuses."""
+    parsed = parse_args(flags, base_dir=base_dir)
     for note in parsed.notes:
         print(f"note: {note}", file=stderr)
-    if pixel is not None and not (0 <= pixel[0] < parsed.simulation.detector.spixels
-                                  and 0 <= pixel[1] < parsed.simulation.detector.fpixels):
-        raise CommandLineError(f"pixel (slow {pixel[0]}, fast {pixel[1]}) is outside the detector")
-    with record_detector() as recorded:
-        simulator = Simulator.from_config(parsed.simulation)
-    lines, tolerances = detector_block(recorded), []
-    if mode == "pixel":
-        traced = tap_pixel(simulator, *pixel)
-        lines, tolerances = lines + traced.lines, traced.tolerances
-    return lines, tolerances
+    from ._run import trace_run  # torch: only once the command line is known to be good
+
+    try:
+        traced = trace_run(parsed.simulation, pixel if mode == "pixel" else None)
+    except ValueError as error:
+        raise CommandLineError(str(error)) from None
+    if traced.skipped:
+        print(f"note: {traced.skipped}", file=stderr)
+    return traced
 
 
 def tolerance_lines(tolerances) -> str:
@@ -120,22 +114,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         cmd_file, out_dir = options["--cmd"], options["--out"]
         flags = (_flags_from_file(cmd_file) if cmd_file else []) + flags
         print(banner(mode, pixel, flags), file=stderr)
+        base_dir = os.path.dirname(os.path.abspath(cmd_file)) if cmd_file else None
         with contextlib.redirect_stderr(stderr):
-            lines, tolerances = trace_lines(mode, pixel, flags, stderr, os.path.dirname(os.path.abspath(cmd_file))
-                                if cmd_file else None)
+            traced = traced_run(mode, pixel, flags, stderr, base_dir)
     except CommandLineError as error:
         sys.stderr.write(stderr.getvalue())
         print(f"{PROGRAM}: error: {error}", file=sys.stderr)
         return 2
     sys.stderr.write(stderr.getvalue())
-    text = "".join(line + "\n" for line in lines)
+    text = "".join(line + "\n" for line in traced.lines)
     sys.stdout.write(text)
     if out_dir is not None:
         write_provenance(out_dir, trace=text, stderr=stderr.getvalue(), flags=flags)
     if options["--tolerances"] is not None:
         try:
             with open(options["--tolerances"], "w", encoding="utf-8") as file:
-                file.write(tolerance_lines(tolerances))
+                file.write(tolerance_lines(traced.tolerances))
         except OSError as error:
             print(f"{PROGRAM}: error: --tolerances: cannot write {options['--tolerances']}: {error.strerror}",
                   file=sys.stderr)

@@ -21,7 +21,8 @@ import tracehooks
 
 from ..geometry import dot3
 from ..models.crystal import Crystal
-from ..simulator import R_E_SQR, Simulator
+from ..physics import R_E_SQR
+from ..simulator import Simulator
 from ..units import rad_to_deg
 from ._conditioning import LatticeErrors
 
