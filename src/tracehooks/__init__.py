@@ -11,6 +11,8 @@ Example:
     'TRACE_C: pix0 0.1 -0'
 """
 
+from __future__ import annotations
+
 from ._capture import Call
 from ._config import Config, configure, enabled, get_config, reset_defaults
 from ._diff import DiffReport, EmptyTraceError, Mismatch, Row, Rows, Tolerance, diff_traces

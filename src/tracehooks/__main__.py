@@ -3,7 +3,9 @@
 Example: ``python -m tracehooks diff trace_c.log trace_py.log --atol 1e-14``.
 """
 
-from tracehooks._cli import main
+from __future__ import annotations
+
+from ._cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

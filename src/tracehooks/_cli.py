@@ -12,14 +12,14 @@ import argparse
 import math
 import os
 import sys
-from typing import Any, TextIO, Union
+from typing import Any, TextIO
 
-from tracehooks._compare import DEFAULT_ATOL, DEFAULT_RTOL
-from tracehooks._diff import EmptyTraceError, diff_traces
-from tracehooks._parse import TraceParseError, parse_trace
-from tracehooks._quirks import QuirksError, load_quirks, load_tolerances
-from tracehooks._report import DEFAULT_WIDTH, write_text
-from tracehooks._report_json import write_json
+from ._compare import DEFAULT_ATOL, DEFAULT_RTOL
+from ._diff import EmptyTraceError, diff_traces
+from ._parse import TraceParseError, parse_trace
+from ._quirks import QuirksError, load_quirks, load_tolerances
+from ._report import DEFAULT_WIDTH, write_text
+from ._report_json import write_json
 
 __all__ = ["main"]
 
@@ -109,7 +109,7 @@ class _Console:
         self.stream.write(text.encode(self.encoding, "backslashreplace").decode(self.encoding))
 
 
-def _report_width(args: argparse.Namespace) -> Union[int, None]:
+def _report_width(args: argparse.Namespace) -> int | None:
     if args.width is not None:
         return args.width or None
     columns = os.environ.get("COLUMNS", "")
@@ -127,7 +127,7 @@ def _diff(args: argparse.Namespace):
                        py_subset=args.py_subset)
 
 
-def main(argv: Union[list[str], None] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status instead of exiting.
 
     >>> main(["diff", "--rtol", "-1", "c.log", "py.log"])  # usage error, on stderr

@@ -10,9 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Union
 
-from tracehooks._values import Item, Keyed, Matrix, Scalar
+from ._values import Item, Keyed, Matrix, Scalar
 
 __all__ = [
     "DEFAULT_ATOL",
@@ -80,9 +79,9 @@ class Mismatch:
     kind: str
     c: str
     py: str
-    abs_delta: Union[float, None] = None
-    rel_delta: Union[float, None] = None
-    item: Union[int, None] = None
+    abs_delta: float | None = None
+    rel_delta: float | None = None
+    item: int | None = None
 
 
 @dataclass(frozen=True)
@@ -90,8 +89,8 @@ class Comparison:
     """Result of :func:`compare_values`: mismatches and the largest deltas seen."""
 
     mismatches: tuple[Mismatch, ...]
-    abs_delta: Union[float, None]
-    rel_delta: Union[float, None]
+    abs_delta: float | None
+    rel_delta: float | None
 
 
 def _deltas(c: float, py: float) -> tuple[float, float]:
@@ -131,8 +130,8 @@ class _Collector:
     def __init__(self, tol: Tolerance) -> None:
         self.tol = tol
         self.mismatches: list[Mismatch] = []
-        self.abs: Union[float, None] = None
-        self.rel: Union[float, None] = None
+        self.abs: float | None = None
+        self.rel: float | None = None
 
     def delta(self, abs_d: float, rel_d: float) -> None:
         # max() would silently drop a NaN; a NaN delta must stay visible.

@@ -1,11 +1,9 @@
-"""Process-wide defaults, the on/off switch of ``@traced``, and option precedence.
-
-:class:`TraceOptions` validates the options of one ``trace``/``capture``/
-``@traced``/``emit`` call and merges its output options over the defaults.
+"""Process-wide defaults and the on/off switch of ``@traced``.
 
 Precedence, highest first: an option passed to ``trace()``/``@traced``/
-``emit()``; a value given to ``configure()``; the environment; the
-built-in default.  The environment is read here and nowhere else:
+``emit()`` (merged in ``_options``); a value given to ``configure()``; the
+environment; the built-in default.  The environment is read here and
+nowhere else:
 
 * ``TRACEHOOKS`` -- ``1``/``true``/``on``/``yes`` switch ``@traced`` on,
   ``0``/``false``/``off``/``no``/empty leave it off;
@@ -22,19 +20,45 @@ import dataclasses
 import os
 import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
-from ._capture import normalize_locals, normalize_watch
 from ._errors import TraceWarning
-from ._format import STYLES, Fmt, Renderer, compile_format
-from ._sinks import Sink, resolve_sink
+from ._format import Fmt, compile_format
+from ._grammar import STYLES
 
-__all__ = ["CAPTURE_KEYS", "Config", "EMIT_KEYS", "TRACE_KEYS", "TraceOptions", "configure",
-           "enabled", "get_config", "reset_defaults"]
+__all__ = ["CONFIGURED", "Config", "UNCHANGED", "Unset", "config_version", "configure", "enabled",
+           "get_config", "reset_defaults", "thread_enabled", "traced_enabled_test"]
 
 _TRUE = frozenset({"1", "true", "on", "yes"})
 _FALSE = frozenset({"", "0", "false", "off", "no"})
+
+
+class Unset:
+    """The default of a keyword argument that stands for "not given".
+
+    Its repr, which ``inspect.signature`` and editors show, says what is
+    done instead.
+
+    Example:
+        >>> CONFIGURED, UNCHANGED
+        (<configured>, <unchanged>)
+    """
+
+    __slots__ = ("_meaning",)
+
+    def __init__(self, meaning: str) -> None:
+        self._meaning = meaning
+
+    def __repr__(self) -> str:
+        return f"<{self._meaning}>"
+
+
+#: ``configure()``'s default: that setting stays as it is.
+UNCHANGED = Unset("unchanged")
+#: The default of a per-call output option (``prefix``, ``style``, ``fmt``, ``sink``): the
+#: value ``configure()`` set, read when a trace starts, at each ``@traced`` call, at ``emit()``.
+CONFIGURED = Unset("configured")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,9 +75,6 @@ class Config:
     fmt: Fmt = "%.15g"
     sink: Any = "stdout"
     enabled: bool = False
-
-
-_FIELDS = tuple(field.name for field in dataclasses.fields(Config))
 
 
 class _State:
@@ -127,21 +148,23 @@ def _set_global(on: bool) -> None:
     _STATE.config_on = on
 
 
-def configure(**defaults: Any) -> Config:
-    """Set process-wide defaults: ``prefix``, ``style``, ``fmt``, ``sink``, ``enabled``.
+def configure(*, prefix: str | Unset = UNCHANGED, style: str | Unset = UNCHANGED,
+              fmt: Fmt | Unset = UNCHANGED, sink: Any = UNCHANGED,
+              enabled: bool | Unset = UNCHANGED) -> Config:
+    """Set process-wide defaults; the ones not given stay as they are (:data:`UNCHANGED`).
 
-    Values persist until changed or until ``reset_defaults()``.  Returns the
-    new configuration.
+    ``prefix``, ``style``, ``fmt`` and ``sink`` are the defaults of the options
+    of the same names of ``trace()``, ``@traced`` and ``emit()``; ``enabled``
+    switches ``@traced`` on in every thread.  Values persist until changed
+    or until ``reset_defaults()``.  Returns the new configuration.
 
     Example:
         >>> configure(prefix="TRACE_PY", style="equals").style
         'equals'
         >>> _ = reset_defaults()
     """
-    unknown = sorted(set(defaults) - set(_FIELDS))
-    if unknown:
-        raise TypeError(f"configure() got unknown option(s) {', '.join(unknown)}; allowed: "
-                        f"{', '.join(_FIELDS)}")
+    requested = {"prefix": prefix, "style": style, "fmt": fmt, "sink": sink, "enabled": enabled}
+    defaults = {key: value for key, value in requested.items() if value is not UNCHANGED}
     for key, value in defaults.items():
         _validate(key, value)
     with _STATE.lock:
@@ -180,18 +203,6 @@ def config_version() -> int:
         True
     """
     return _STATE.version
-
-
-def merged_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Fill prefix/style/fmt/sink missing from ``options`` with the configured defaults.
-
-    Example:
-        >>> merged_options({"prefix": "TRACE_C"})["prefix"], merged_options({})["prefix"]
-        ('TRACE_C', 'TRACE_PY')
-    """
-    config = _STATE.config
-    return {key: options[key] if options.get(key) is not None else getattr(config, key)
-            for key in ("prefix", "style", "fmt", "sink")}
 
 
 def traced_enabled_test() -> Any:
@@ -255,76 +266,6 @@ def enabled(all_threads: bool = False) -> Iterator[None]:
                 _STATE.threads[thread] -= 1
                 if not _STATE.threads[thread]:
                     del _STATE.threads[thread]
-
-
-OUTPUT_KEYS = ("prefix", "style", "fmt", "sink")
-TRACE_KEYS = ("locals", "watch", "emit", "index", "formats", "all_threads") + OUTPUT_KEYS
-CAPTURE_KEYS = ("locals", "watch", "all_threads")
-EMIT_KEYS = ("index",) + OUTPUT_KEYS
-
-
-def _index_tuple(index: Any, name: str) -> tuple[int, ...] | None:
-    if index is None:
-        return None
-    if isinstance(index, int) and not isinstance(index, bool):
-        return (index,)
-    if isinstance(index, (tuple, list)) and all(
-            isinstance(i, int) and not isinstance(i, bool) for i in index):
-        return tuple(index)
-    raise TypeError(f"index{name} must be an int or a tuple of ints, got {index!r}")
-
-
-class TraceOptions:
-    """Validated, normalised options of one trace/capture/traced/emit call.
-
-    Output options left out (or None) fall back to ``configure()`` values
-    when the trace starts (``@traced``: at each call).
-
-    Example:
-        >>> options = TraceOptions({"locals": ["x"], "index": (1, 2)}, TRACE_KEYS, "trace")
-        >>> options.locals, options.index_for("x")
-        ({'x': 'x'}, (1, 2))
-    """
-
-    def __init__(self, options: Mapping[str, Any], allowed: tuple[str, ...], caller: str) -> None:
-        unknown = sorted(set(options) - set(allowed))
-        if unknown:
-            raise TypeError(f"{caller}() got unknown option(s) {', '.join(unknown)}; allowed: "
-                            f"{', '.join(allowed)}")
-        self.locals = normalize_locals(options.get("locals"))
-        self.watch = normalize_watch(options.get("watch"))
-        self.emit = dict(options.get("emit") or {})
-        for name, function in self.emit.items():
-            if not callable(function):
-                raise TypeError(f"emit={{{name!r}: ...}} must be a callable taking the Call, got "
-                                f"{function!r}")
-        raw_index = options.get("index")
-        if isinstance(raw_index, Mapping):
-            self.index: Any = {name: _index_tuple(i, f"[{name!r}]") for name, i in raw_index.items()}
-        else:
-            self.index = _index_tuple(raw_index, "")
-        self.formats = dict(options.get("formats") or {})
-        for fmt in self.formats.values():
-            if not callable(fmt):
-                compile_format(fmt)
-        self.explicit = {key: options.get(key) for key in OUTPUT_KEYS}
-        if self.explicit["style"] is not None and self.explicit["style"] not in STYLES:
-            raise ValueError(f"style={self.explicit['style']!r} is not supported; allowed: "
-                             f"{', '.join(repr(s) for s in STYLES)}")
-        if self.explicit["fmt"] is not None and not callable(self.explicit["fmt"]):
-            compile_format(self.explicit["fmt"])
-        self.all_threads = bool(options.get("all_threads", False))
-
-    def index_for(self, name: str) -> tuple[int, ...] | None:
-        """The index to apply to the value printed under ``name`` (None: print it whole)."""
-        return self.index.get(name) if isinstance(self.index, dict) else self.index
-
-    def output(self) -> tuple[Renderer, Sink, bool]:
-        """Renderer and sink from explicit options over the configuration; True if owned."""
-        merged = merged_options(self.explicit)
-        renderer = Renderer(merged["prefix"], merged["style"], merged["fmt"])
-        sink = resolve_sink(merged["sink"])
-        return renderer, sink, sink.owns_resource and not isinstance(merged["sink"], Sink)
 
 
 _rebuild()

@@ -14,9 +14,9 @@ import os
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Union, overload
+from typing import NamedTuple, overload
 
-from tracehooks._compare import (
+from ._compare import (
     DEFAULT_ATOL,
     DEFAULT_RTOL,
     Comparison,
@@ -24,7 +24,7 @@ from tracehooks._compare import (
     Tolerance,
     compare_values,
 )
-from tracehooks._judge import (
+from ._judge import (
     ACCEPTED,
     DIVERGE,
     MATCH,
@@ -38,8 +38,9 @@ from tracehooks._judge import (
     Judge,
     Row,
 )
-from tracehooks._parse import Trace, parse_trace
-from tracehooks._quirks import DeclaredTolerance, Quirk, QuirkSet, load_quirks, load_tolerances
+from ._parse import Trace, parse_trace
+from ._quirks import DeclaredTolerance, Quirk, QuirkSet, load_quirks, load_tolerances
+from ._values import has_number
 
 __all__ = [
     "DEFAULT_ATOL",
@@ -76,12 +77,21 @@ class RowView(NamedTuple):
     name: str
     occurrence: int
     verdict: str
-    c_line: Union[int, None]
-    py_line: Union[int, None]
-    c_text: Union[str, None]
-    py_text: Union[str, None]
+    c_line: int | None
+    py_line: int | None
+    c_text: str | None
+    py_text: str | None
     same_text: bool
     plain: bool
+
+    @property
+    def delta(self) -> float | None:
+        """The abs and rel delta of a plain row: 0 for a same-text match holding a number, else None.
+
+        >>> diff_traces(["TRACE_C: a 1.5 x"], ["TRACE_PY: a 1.5 x"]).rows.view(0).delta
+        0.0
+        """
+        return 0.0 if self.same_text and has_number(self.c_text) else None
 
 
 _SUMMARY_VALUE = 60  # longest value text quoted in the verdict line
@@ -174,7 +184,7 @@ class Rows(Sequence):
             codes.add(_SAME_TEXT)
         return (i for i, code in enumerate(self._verdicts) if code in codes)
 
-    def first_failing(self) -> Union[int, None]:
+    def first_failing(self) -> int | None:
         """The index of the first divergence or one-sided row, or ``None``."""
         return self._first_failing
 
@@ -259,7 +269,7 @@ class DiffReport:
     py: Trace
     tolerance: Tolerance
     rows: Rows
-    quirks: Union[QuirkSet, None] = None
+    quirks: QuirkSet | None = None
     unused_quirks: tuple[Quirk, ...] = ()
     py_subset: bool = False
     tolerances: tuple[DeclaredTolerance, ...] = ()
@@ -280,7 +290,7 @@ class DiffReport:
         return (not self.py_subset or compared > 0) and accepted == len(self.rows)
 
     @property
-    def first_divergence(self) -> Union[Row, None]:
+    def first_divergence(self) -> Row | None:
         """First divergence or C-only row in C order; else the first Py-only row."""
         # Rows hold every C record in C order before the Py-only records.
         index = self.rows.first_failing()
@@ -329,13 +339,13 @@ def _declared(tolerances) -> tuple[DeclaredTolerance, ...]:
 
 
 def diff_traces(
-    c: Union[Trace, str, os.PathLike, Iterable[str]],
-    py: Union[Trace, str, os.PathLike, Iterable[str]],
+    c: Trace | str | os.PathLike | Iterable[str],
+    py: Trace | str | os.PathLike | Iterable[str],
     *,
     rtol: float = DEFAULT_RTOL,
     atol: float = DEFAULT_ATOL,
-    quirks: Union[QuirkSet, str, os.PathLike, Iterable[str], None] = None,
-    tolerances: Union[str, os.PathLike, Iterable[DeclaredTolerance], Iterable[str], None] = None,
+    quirks: QuirkSet | str | os.PathLike | Iterable[str] | None = None,
+    tolerances: str | os.PathLike | Iterable[DeclaredTolerance] | Iterable[str] | None = None,
     py_subset: bool = False,
 ) -> DiffReport:
     """Align ``c`` and ``py`` by (channel, name, occurrence) and judge each value.

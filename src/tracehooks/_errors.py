@@ -1,8 +1,21 @@
-"""Exception and warning types shared by the tracehooks modules."""
+"""Exception and warning types shared by the tracehooks modules, and how they quote input."""
 
 from __future__ import annotations
 
-__all__ = ["PatchError", "SinkError", "SourceLineError", "TraceWarning"]
+__all__ = ["SHOWN_LENGTH", "PatchError", "SinkError", "SourceLineError", "TraceWarning", "shown"]
+
+#: The longest text quoted whole in an error message.
+SHOWN_LENGTH = 60
+
+
+def shown(text: str) -> str:
+    """Quote ``text`` for an error message, cut to a length that fits a line.
+
+    Example:
+        >>> shown("rotx:"), shown("x" * 70)[-5:]
+        ("'rotx:'", "x'...")
+    """
+    return repr(text) if len(text) <= SHOWN_LENGTH else repr(text[:SHOWN_LENGTH]) + "..."
 
 
 class TraceWarning(RuntimeWarning):

@@ -21,9 +21,18 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["Renderer", "STYLES", "compile_format", "format_line", "format_value", "pick"]
+from ._grammar import (
+    FIELD_SEP,
+    GROUP_SEP,
+    ITEM_SEP,
+    LINE_STYLES,
+    MATRIX_CLOSE,
+    MATRIX_OPEN,
+    ROW_SEP,
+    STYLES,
+)
 
-STYLES = ("space", "equals", "record", "bare")
+__all__ = ["Fmt", "Renderer", "STYLES", "compile_format", "format_line", "format_value", "pick"]
 
 Fmt = str | Callable[[Any], str]
 
@@ -157,9 +166,9 @@ def _text(value: Any, spec: PrintfFormat) -> str:
     if isinstance(cells, str):
         return cells
     if all(isinstance(cell, str) for cell in cells):
-        return " ".join(cells)
+        return ITEM_SEP.join(cells)
     if all(isinstance(row, list) and all(isinstance(c, str) for c in row) for row in cells):
-        return "[" + "; ".join(" ".join(row) for row in cells) + "]"
+        return MATRIX_OPEN + ROW_SEP.join(ITEM_SEP.join(row) for row in cells) + MATRIX_CLOSE
     shape = getattr(value, "shape", None)
     where = f" of shape {tuple(shape)}" if shape is not None else ""
     raise ValueError(f"cannot print a {type(value).__name__}{where} nested deeper than 2 levels "
@@ -180,7 +189,8 @@ def _cells(value: Any, spec: PrintfFormat) -> str | list[Any]:
     if isinstance(value, (list, tuple)):
         return [_cells(item, spec) for item in value]
     if isinstance(value, Mapping):
-        return " ".join(f"{_key(key, spec)}:{_text(item, spec)}" for key, item in value.items())
+        return ITEM_SEP.join(f"{_key(key, spec)}{GROUP_SEP}{_text(item, spec)}"
+                             for key, item in value.items())
     return _library_cells(value, spec)
 
 
@@ -250,6 +260,7 @@ class Renderer:
     found in C traces: ``style="record"`` renders a mapping as ``PREFIX_name k1=v1
     k2=v2`` (a channel line such as ``TRACE_C_PHI phi_tic=0 ...``) and
     ``style="bare"`` gives ``name v1 v2`` with no prefix (``DETECTOR_PIX0_VECTOR ...``).
+    The shapes are those of ``_grammar``, which the parser reads.
 
     Example:
         >>> Renderer(prefix="TRACE_C", style="equals")("Fclose_m", 0.217742295)
@@ -262,7 +273,7 @@ class Renderer:
         'DETECTOR_PIX0_VECTOR 0.1 0.0065 -0.0065'
     """
 
-    __slots__ = ("prefix", "style", "fmt", "_head", "_sep")
+    __slots__ = ("prefix", "style", "fmt", "_head", "_sep", "_fields")
 
     def __init__(self, prefix: str = "TRACE_PY", style: str = "space", fmt: Fmt = "%.15g"):
         if not isinstance(prefix, str):
@@ -275,8 +286,10 @@ class Renderer:
         self.prefix = prefix
         self.style = style
         self.fmt = fmt
-        self._head = {"space": prefix + ": ", "equals": prefix + ":", "record": prefix + "_", "bare": ""}[style]
-        self._sep = "=" if style == "equals" else " "
+        shape = LINE_STYLES[style]
+        self._head = shape.head(prefix)
+        self._sep = shape.after_name
+        self._fields = shape.fields
 
     def __repr__(self) -> str:
         return f"Renderer(prefix={self.prefix!r}, style={self.style!r}, fmt={self.fmt!r})"
@@ -289,11 +302,12 @@ class Renderer:
             'TRACE_PY: hkl 2'
         """
         fmt = self.fmt if fmt is None else fmt
-        if self.style == "record":
+        if self._fields:
             if not isinstance(value, Mapping):
                 raise TypeError(f"style 'record' renders a mapping of fields, got {type(value).__name__}")
-            fields = " ".join(f"{key}={format_value(item, fmt)}" for key, item in value.items())
-            return f"{self._head}{name} {fields}"
+            fields = ITEM_SEP.join(f"{key}{FIELD_SEP}{format_value(item, fmt)}"
+                                   for key, item in value.items())
+            return f"{self._head}{name}{self._sep}{fields}"
         return f"{self._head}{name}{self._sep}{format_value(value, fmt)}"
 
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Union
 
-from tracehooks._compare import Comparison, Tolerance
-from tracehooks._values import Item, Keyed, Matrix, Scalar, value_numbers, value_shape
+from ._compare import Comparison, Tolerance
+from ._values import Item, Keyed, Matrix, Scalar, value_numbers, value_shape
 
 __all__ = ["paired_numbers", "scaled_match", "value_hints"]
 
@@ -30,7 +29,7 @@ _FACTORS = (
 _MAX_PERMUTED = 6  # 6! = 720 orderings is still instant; longer vectors are skipped
 
 
-def paired_numbers(c_items, py_items) -> Union[tuple[list[float], list[float]], None]:
+def paired_numbers(c_items, py_items) -> tuple[list[float], list[float]] | None:
     """Both values' numbers when the values have the same layout and are all numeric.
 
     >>> from tracehooks._parse import parse_value
@@ -59,7 +58,7 @@ def _scaled(c: list[float], py: list[float], factor: float, tol: Tolerance) -> b
     return all(tol.close(a, factor * b) for a, b in zip(c, py))
 
 
-def _part_hint(c_items, py_items, tol: Tolerance) -> Union[str, None]:
+def _part_hint(c_items, py_items, tol: Tolerance) -> str | None:
     pair = paired_numbers(c_items, py_items)
     if pair is None:
         return None
@@ -78,7 +77,7 @@ def _part_hint(c_items, py_items, tol: Tolerance) -> Union[str, None]:
     return None
 
 
-def _signs(c: list[float], py: list[float], tol: Tolerance) -> Union[list[int], None]:
+def _signs(c: list[float], py: list[float], tol: Tolerance) -> list[int] | None:
     signs = []
     for a, b in zip(c, py):
         if tol.close(a, b):
@@ -90,7 +89,7 @@ def _signs(c: list[float], py: list[float], tol: Tolerance) -> Union[list[int], 
     return signs
 
 
-def _vector_hint(c: list[float], py: list[float], tol: Tolerance) -> Union[str, None]:
+def _vector_hint(c: list[float], py: list[float], tol: Tolerance) -> str | None:
     signs = _signs(c, py, tol)
     if signs is not None:
         return f"C = Py x [{_join(signs)}] (component sign flip?)"
@@ -112,7 +111,7 @@ def _join(values) -> str:
     return " ".join(str(v) for v in values)
 
 
-def _near_zero_note(c_items, py_items, cmp: Comparison, tol: Tolerance) -> Union[str, None]:
+def _near_zero_note(c_items, py_items, cmp: Comparison, tol: Tolerance) -> str | None:
     # Only vectors and matrices: a lone number has no larger scale to be small against.
     c_nums, py_nums = value_numbers(c_items), value_numbers(py_items)
     if any(isinstance(i, Keyed) for i in c_items) or c_nums is None or py_nums is None:

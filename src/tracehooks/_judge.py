@@ -14,12 +14,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Union
 
-from tracehooks._compare import Mismatch, Tolerance, compare_values, widest
-from tracehooks._hints import paired_numbers, scaled_match, value_hints
-from tracehooks._parse import Item, Keyed, Record, Trace
-from tracehooks._quirks import DeclaredTolerance, Quirk, QuirkSet, Selector
+from ._compare import Mismatch, Tolerance, compare_values, widest
+from ._hints import paired_numbers, scaled_match, value_hints
+from ._parse import Record, Trace
+from ._quirks import DeclaredTolerance, Quirk, QuirkSet, Selector
+from ._values import Item, Keyed
 
 __all__ = [
     "ACCEPTED",
@@ -61,11 +61,11 @@ class Row:
     occurrence: int
     label: str
     verdict: str
-    c: Union[Record, None]
-    py: Union[Record, None]
+    c: Record | None
+    py: Record | None
     mismatches: tuple[Mismatch, ...] = ()
-    abs_delta: Union[float, None] = None
-    rel_delta: Union[float, None] = None
+    abs_delta: float | None = None
+    rel_delta: float | None = None
     hints: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     quirks: tuple[Quirk, ...] = ()
@@ -91,7 +91,7 @@ class Declared:
                 if d.selector.occurrence in (None, occurrence)]
 
 
-def _for_field(declared: list[DeclaredTolerance], key: Union[str, None]) -> list[DeclaredTolerance]:
+def _for_field(declared: list[DeclaredTolerance], key: str | None) -> list[DeclaredTolerance]:
     """The declarations that cover an element of field ``key`` (``None``: a plain element)."""
     return [d for d in declared if d.selector.field is None or d.selector.field == key]
 
@@ -119,7 +119,7 @@ class Judge:
         self.py = py
         self.used: set[int] = set()  # ids of the quirks and tolerances applied somewhere
 
-    def row(self, c_rec: Union[Record, None], py_rec: Union[Record, None], label: str) -> Row:
+    def row(self, c_rec: Record | None, py_rec: Record | None, label: str) -> Row:
         rec = c_rec or py_rec
         head = dict(channel=rec.channel, name=rec.name, occurrence=rec.occurrence,
                     label=label, c=c_rec, py=py_rec)

@@ -1,9 +1,9 @@
 """Read trace logs into records keyed by (channel, name, occurrence).
 
-A trace line is one of four shapes (see docs/diff.md for the full grammar):
+A trace line is one of the four shapes of ``_grammar`` (see docs/diff.md):
 
-* equals style  ``TRACE_C:name=value``
 * space style   ``TRACE_C: name v1 v2 v3``
+* equals style  ``TRACE_C:name=value``
 * record style  ``TRACE_C_PHI k1=v1 k2=v2`` (the record's name is ``record``)
 * bare line     ``DETECTOR_PIX0_VECTOR 0.1 0.0065 -0.0065`` (numbers only)
 
@@ -23,19 +23,28 @@ import sys
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Union, overload
+from typing import overload
 
-from tracehooks._errors import SourceLineError
-from tracehooks._values import (
+from ._errors import SourceLineError, shown
+from ._grammar import (
+    CHANNEL_SEP,
+    FIELD_SEP,
+    LINE_STYLES,
+    NAME,
+    PREFIX,
+    RECORD_NAME,
+    SIDE,
+    TAG,
+    bare_pattern,
+    tagged_pattern,
+)
+from ._values import (
     Item,
     Keyed,
     Matrix,
     Scalar,
-    _check_value,
-    _item,
-    _shown,
-    _KEYED,
-    _split_tokens,
+    check_value,
+    first_non_field,
     is_number_text,
     parse_value,
     value_numbers,
@@ -56,14 +65,12 @@ __all__ = [
     "value_shape",
 ]
 
-#: Name given to record-style lines (``TRACE_C_PHI k=v ...``), which print no name.
-RECORD_NAME = "record"
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
-_TAG = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*")
-_AUTO_SIDE = re.compile(r"TRACE_[A-Za-z0-9]+")
-_BARE = re.compile(r"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)[ \t]+(\S.*)", re.DOTALL)
+_NAME = re.compile(NAME)
+_TAG = re.compile(TAG)
+_PREFIX = re.compile(PREFIX)
+_AUTO_SIDE = re.compile(SIDE)
+_BARE = bare_pattern()
+_SPACE, _EQUALS, _RECORD = LINE_STYLES["space"], LINE_STYLES["equals"], LINE_STYLES["record"]
 
 
 class TraceParseError(SourceLineError):
@@ -104,11 +111,10 @@ class Record:
         >>> parse_trace(["TRACE_C:pix0=0.1 0.2"]).records[0].to_line("TRACE_C")
         'TRACE_C: pix0 0.1 0.2'
         """
-        tag = f"{prefix}_{self.channel}" if self.channel else prefix
-        fields = all(isinstance(i, Keyed) and i.sep == "=" for i in self.items)
-        if self.name == RECORD_NAME and fields:
-            return f"{tag} {self.text}"
-        return f"{tag}: {self.name} {self.text}"
+        tag = f"{prefix}{CHANNEL_SEP}{self.channel}" if self.channel else prefix
+        fields = all(isinstance(i, Keyed) and i.sep == FIELD_SEP for i in self.items)
+        style = _RECORD if self.name == RECORD_NAME and fields else _SPACE
+        return style.line(tag, self.name, self.text)
 
 
 class Trace:
@@ -128,7 +134,7 @@ class Trace:
     def __init__(
         self,
         source: str,
-        prefix: Union[str, None],
+        prefix: str | None,
         records: Iterable[Record] = (),
         ignored_other_side: int = 0,
         ignored_untagged: int = 0,
@@ -167,7 +173,7 @@ class Trace:
         key = self._key_ids.get((channel, name))
         return 0 if key is None else len(self._by_key[key])
 
-    def find(self, channel: str, name: str, occurrence: int) -> Union[Record, None]:
+    def find(self, channel: str, name: str, occurrence: int) -> Record | None:
         """The record with this key, or ``None``.
 
         >>> parse_trace(["TRACE_C: a 1", "TRACE_C: a 2"]).find("", "a", 2).text
@@ -248,10 +254,10 @@ class _Records(Sequence):
         return f"<{len(self)} records of {self._trace.source}>"
 
 def parse_trace(
-    source: Union[str, os.PathLike, Iterable[Union[str, bytes]]],
+    source: str | os.PathLike | Iterable[str | bytes],
     *,
-    prefix: Union[str, None] = None,
-    name: Union[str, None] = None,
+    prefix: str | None = None,
+    name: str | None = None,
 ) -> Trace:
     """Parse a trace log: a path, ``"-"`` for stdin, or an iterable of lines.
 
@@ -268,7 +274,7 @@ def parse_trace(
     if prefix is not None and not _PREFIX.fullmatch(prefix):
         raise ValueError(
             f"prefix must be letters/digits separated by single underscores "
-            f"(e.g. TRACE_PY), got {_shown(prefix)}"
+            f"(e.g. TRACE_PY), got {shown(prefix)}"
         )
     if isinstance(source, (str, os.PathLike)):
         if os.fspath(source) == "-":
@@ -280,9 +286,7 @@ def parse_trace(
     return _parse_lines(source, name or "<lines>", prefix)
 
 
-def _parse_lines(
-    lines: Iterable[Union[str, bytes]], source: str, prefix: Union[str, None]
-) -> Trace:
+def _parse_lines(lines: Iterable[str | bytes], source: str, prefix: str | None) -> Trace:
     trace = Trace(source, prefix)
     reader = _LineReader(prefix)
     for line_no, raw in enumerate(lines, start=1):
@@ -314,17 +318,17 @@ _OTHER = "other"  # a line of another side of the same family
 class _LineReader:
     """Classifies the lines of one log; the side's prefix strings are prepared once."""
 
-    def __init__(self, prefix: Union[str, None]) -> None:
-        self.prefix: Union[str, None] = None
+    def __init__(self, prefix: str | None) -> None:
+        self.prefix: str | None = None
         if prefix is not None:
             self._set(prefix)
 
     def _set(self, prefix: str) -> None:
         self.prefix = prefix
-        self.channel_start = prefix + "_"
-        self.family = prefix.rsplit("_", 1)[0]
-        self.family_start = self.family + "_"
-        self.common = re.compile(re.escape(prefix) + _COMMON_SHAPES, re.DOTALL)
+        self.channel_start = prefix + CHANNEL_SEP
+        self.family = prefix.rsplit(CHANNEL_SEP, 1)[0]
+        self.family_start = self.family + CHANNEL_SEP
+        self.common = tagged_pattern(prefix)
 
     def classify(self, line: str):
         """Return ``(channel, name, text)``, ``_OTHER`` or ``None``; the value is checked."""
@@ -350,39 +354,28 @@ class _LineReader:
                 return _OTHER
         return _bare(line)
 
-
     def _common(self, match: re.Match) -> tuple[str, str, str]:
+        # A line of one of the usual shapes of this side (the grammar's tagged pattern),
+        # recognised in one match; each group is what the general path would take.
         channel = match.group("channel")
-        tag = self.prefix if channel is None else f"{self.prefix}_{channel}"
-        name = match.group("eq_name")
-        if name is not None:
-            value = match.group("eq_value")
-        elif match.group("record") is not None:
-            body = match.group("record").strip()
+        style = match.lastgroup
+        value = match.group(style)
+        if style == _RECORD.style:
+            tag = self.prefix if channel is None else f"{self.prefix}{CHANNEL_SEP}{channel}"
+            body = value.strip()
             _record_items(tag, body)
             return channel or "", RECORD_NAME, body
-        else:
-            name, value = match.group("name"), match.group("value")
+        name = match.group(style + "_name")
         _value(value, name)
         return channel or "", name, value.strip()
 
 
-# The usual shapes of a line of this side (after the prefix), recognised in one match; a line
-# that does not match takes the general path of _LineReader.classify, which reads every shape
-# and names what is wrong. Each group is what the general path would take for that shape.
-_COMMON_SHAPES = (
-    r"(?:_(?P<channel>[A-Za-z0-9_]*))?"
-    r"(?::(?P<eq_name>[A-Za-z_][A-Za-z0-9_.]*)=(?P<eq_value>.*)"
-    r"|(?::\s|\s)\s*(?:(?P<record>[A-Za-z_][A-Za-z0-9_]*=.*)"
-    r"|(?P<name>[A-Za-z_][A-Za-z0-9_.]*)\s+(?P<value>\S.*)))"
-)
-
-
 def _side_body(tag: str, rest: str) -> tuple[str, str]:
-    if rest.startswith(":") and rest[1:2] and not rest[1].isspace():
-        rec_name, equals, value = rest[1:].partition("=")
+    # The general path: reads every shape of the grammar, and names what is wrong.
+    if rest.startswith(_EQUALS.lead) and rest[1:2] and not rest[1].isspace():
+        rec_name, equals, value = rest[1:].partition(_EQUALS.sep)
         if not equals:
-            raise ValueError(f"expected {tag}:NAME=VALUE, got {_shown(tag + rest)} (no '=')")
+            raise ValueError(f"expected {tag}:NAME=VALUE, got {shown(tag + rest)} (no '=')")
         _check_name(rec_name, tag)
         _value(value, rec_name)
         return rec_name, value.strip()
@@ -390,7 +383,7 @@ def _side_body(tag: str, rest: str) -> tuple[str, str]:
     if not body:
         raise ValueError(f"{tag} line has no name and no value")
     first, *tail = body.split(None, 1)
-    if "=" in first:
+    if FIELD_SEP in first:
         _record_items(tag, body)
         return RECORD_NAME, body
     value = tail[0] if tail else ""
@@ -400,30 +393,22 @@ def _side_body(tag: str, rest: str) -> tuple[str, str]:
 
 
 def _record_items(tag: str, body: str) -> None:
-    if "[" not in body and "]" not in body:
-        for token in body.split():
-            keyed = _KEYED.fullmatch(token)
-            if keyed is None or keyed.group(2) != "=" or not keyed.group(3):
-                break
-        else:
-            return  # every token is KEY=VALUE with a plain value: nothing to build
-    for token in _split_tokens(body):
-        item = _item(token)
-        if not (isinstance(item, Keyed) and item.sep == "="):
-            raise ValueError(f"record-style {tag} line: {_shown(item.text)} is not KEY=VALUE")
+    bad = first_non_field(body)
+    if bad is not None:
+        raise ValueError(f"record-style {tag} line: {shown(bad)} is not KEY=VALUE")
 
 
 def _check_name(rec_name: str, tag: str) -> None:
     if not _NAME.fullmatch(rec_name):
         raise ValueError(
-            f"{tag} line has name {_shown(rec_name)}; a name is a letter or '_' followed by "
+            f"{tag} line has name {shown(rec_name)}; a name is a letter or '_' followed by "
             f"letters, digits, '_' or '.'"
         )
 
 
 def _value(text: str, rec_name: str) -> None:
     try:
-        _check_value(text)
+        check_value(text)
     except ValueError as exc:
         raise ValueError(f"{rec_name}: {exc}") from None
 
@@ -432,7 +417,7 @@ def _bare(line: str):
     match = _BARE.fullmatch(line.rstrip())
     if match is None:
         return None
-    tokens = match.group(2).split()
-    if not all(is_number_text(t) for t in tokens):
+    value = match.group("bare")
+    if not all(is_number_text(t) for t in value.split()):  # the bare style's numbers_only
         return None
-    return ("", match.group(1), match.group(2).strip())
+    return ("", match.group("bare_name"), value.strip())

@@ -22,11 +22,10 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Union
 
-from tracehooks._compare import Tolerance
-from tracehooks._errors import SourceLineError
-from tracehooks._values import Item, _shown, parse_value
+from ._compare import Tolerance
+from ._errors import SourceLineError, shown
+from ._values import Item, parse_value
 
 __all__ = [
     "KINDS",
@@ -81,8 +80,8 @@ class Selector:
 
     channel: str
     name: str
-    occurrence: Union[int, None] = None
-    field: Union[str, None] = None
+    occurrence: int | None = None
+    field: str | None = None
 
     def __str__(self) -> str:
         text = f"{self.channel}/{self.name}" if self.channel else self.name
@@ -112,15 +111,15 @@ def parse_selector(text: str) -> Selector:
     match = _SELECTOR.fullmatch(text.strip())
     if match is None:
         raise ValueError(
-            f"bad selector {_shown(text.strip())}; expected [CHANNEL/]name[#occurrence][[field]]"
+            f"bad selector {shown(text.strip())}; expected [CHANNEL/]name[#occurrence][[field]]"
         )
     occ = match.group("occ")
     if occ is not None:
         digits = occ.lstrip("0") or "0"
         if len(digits) > _MAX_OCCURRENCE_DIGITS:
-            raise ValueError(f"occurrence in {_shown(text.strip())} is too large")
+            raise ValueError(f"occurrence in {shown(text.strip())} is too large")
         if int(digits) < 1:
-            raise ValueError(f"occurrence in {_shown(text.strip())} must be 1 or more (1-based)")
+            raise ValueError(f"occurrence in {shown(text.strip())} must be 1 or more (1-based)")
         occ = digits
     return Selector(
         match.group("channel") or "",
@@ -145,9 +144,9 @@ class Quirk:
     reason: str
     source: str
     line_no: int
-    factor: Union[float, None] = None
-    literal: Union[tuple[Item, ...], None] = None
-    target: Union[Selector, None] = None
+    factor: float | None = None
+    literal: tuple[Item, ...] | None = None
+    target: Selector | None = None
 
     def describe(self) -> str:
         """``kind argument`` as written, e.g. ``factor 1e-3``."""
@@ -171,8 +170,8 @@ class DeclaredTolerance:
     selector: Selector
     tolerance: Tolerance
     reason: str
-    source: Union[str, None] = field(default=None, compare=False)
-    line_no: Union[int, None] = field(default=None, compare=False)
+    source: str | None = field(default=None, compare=False)
+    line_no: int | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.selector, Selector):
@@ -214,7 +213,7 @@ class QuirkSet:
         object.__setattr__(self, "_by_name", by_name)
 
     def candidates(
-        self, channel: str, name: str, occurrence: int, field: Union[str, None] = None
+        self, channel: str, name: str, occurrence: int, field: str | None = None
     ) -> list[Quirk]:
         """Declarations for this value; those naming the occurrence come first.
 
@@ -233,7 +232,7 @@ class QuirkSet:
 
 
 def load_quirks(
-    source: Union[str, os.PathLike, Iterable[Union[str, bytes]]], *, name: Union[str, None] = None
+    source: str | os.PathLike | Iterable[str | bytes], *, name: str | None = None
 ) -> QuirkSet:
     """Read a quirks file (a path) or its lines; ``QuirksError`` names file and line.
 
@@ -250,7 +249,7 @@ def load_quirks(
 
 
 def load_tolerances(
-    source: Union[str, os.PathLike, Iterable[Union[str, bytes]]], *, name: Union[str, None] = None
+    source: str | os.PathLike | Iterable[str | bytes], *, name: str | None = None
 ) -> tuple[DeclaredTolerance, ...]:
     """Read a file (a path) or lines of ``tolerance`` declarations only.
 
@@ -268,7 +267,7 @@ def load_tolerances(
     return tuple(declarations)
 
 
-def _read(source, name: Union[str, None]) -> tuple[str, list]:
+def _read(source, name: str | None) -> tuple[str, list]:
     if isinstance(source, (str, os.PathLike)):
         label = name or os.fspath(source)
         with open(source, "rb") as handle:
@@ -277,7 +276,7 @@ def _read(source, name: Union[str, None]) -> tuple[str, list]:
     return label, _load(source, label)
 
 
-def _load(lines: Iterable[Union[str, bytes]], label: str) -> list:
+def _load(lines: Iterable[str | bytes], label: str) -> list:
     declarations = []
     for line_no, raw in enumerate(lines, start=1):
         if isinstance(raw, bytes):
@@ -297,28 +296,28 @@ def _load(lines: Iterable[Union[str, bytes]], label: str) -> list:
     return declarations
 
 
-def _parse_line(line: str, label: str, line_no: int) -> Union[Quirk, DeclaredTolerance]:
+def _parse_line(line: str, label: str, line_no: int) -> Quirk | DeclaredTolerance:
     head, bar, reason = line.partition("|")
     if not bar or not reason.strip():
         raise ValueError(
-            f"missing reason in {_shown(line)}; expected SELECTOR: KIND [ARGUMENT] | REASON"
+            f"missing reason in {shown(line)}; expected SELECTOR: KIND [ARGUMENT] | REASON"
         )
     selector_text, colon, spec = head.partition(":")
     if not colon:
-        raise ValueError(f"missing ':' after the selector in {_shown(line)}")
+        raise ValueError(f"missing ':' after the selector in {shown(line)}")
     selector = parse_selector(selector_text)
     kind, argument = (spec.split(None, 1) + ["", ""])[:2]
     argument = argument.strip()
     if kind not in KINDS:
         raise ValueError(
-            f"unknown kind {_shown(kind)}; allowed: {', '.join(KINDS)}"
+            f"unknown kind {shown(kind)}; allowed: {', '.join(KINDS)}"
             if kind
-            else f"missing kind after {_shown(selector_text.strip())}:"
+            else f"missing kind after {shown(selector_text.strip())}:"
         )
     if KINDS[kind] and not argument:
         raise ValueError(f"'{kind}' needs an argument")
     if not KINDS[kind] and argument:
-        raise ValueError(f"'{kind}' takes no argument, got {_shown(argument)}")
+        raise ValueError(f"'{kind}' takes no argument, got {shown(argument)}")
     if kind == "tolerance":
         return DeclaredTolerance(selector, parse_tolerance(argument), reason.strip(), label, line_no)
     quirk = Quirk(selector, kind, argument, reason.strip(), label, line_no)
@@ -348,12 +347,12 @@ def parse_tolerance(text: str) -> Tolerance:
         match = _TOLERANCE_PART.match(rest)
         if match is None or match.group(1) in found:
             raise ValueError(
-                f"bad tolerance {_shown(text.strip())}; expected rtol R, atol A or rtol R atol A "
+                f"bad tolerance {shown(text.strip())}; expected rtol R, atol A or rtol R atol A "
                 f"(R, A finite numbers >= 0)"
             )
         value = float(match.group(2))
         if not math.isfinite(value):
-            raise ValueError(f"{match.group(1)} in {_shown(text.strip())} must be finite")
+            raise ValueError(f"{match.group(1)} in {shown(text.strip())} must be finite")
         found[match.group(1)] = value
         rest = rest[match.end():].lstrip()
     return Tolerance(rtol=found.get("rtol", 0.0), atol=found.get("atol", 0.0))
@@ -367,16 +366,16 @@ def parse_factor(text: str) -> float:
     """
     parts = text.split("/")
     if len(parts) > 2:
-        raise ValueError(f"bad factor {_shown(text)}; expected NUMBER, pi or A/B")
+        raise ValueError(f"bad factor {shown(text)}; expected NUMBER, pi or A/B")
     values = [_factor_term(part, text) for part in parts]
     if len(values) == 2 and values[1] == 0:
-        raise ValueError(f"factor {_shown(text)} divides by zero")
+        raise ValueError(f"factor {shown(text)} divides by zero")
     try:
         result = values[0] / values[1] if len(values) == 2 else values[0]
     except OverflowError:
         result = math.inf
     if result == 0 or not math.isfinite(result):
-        raise ValueError(f"factor {_shown(text)} must be finite and non-zero")
+        raise ValueError(f"factor {shown(text)} must be finite and non-zero")
     return result
 
 
@@ -384,7 +383,7 @@ def _factor_term(part: str, text: str) -> float:
     match = _FACTOR_TERM.fullmatch(part.strip())
     if match is None:
         raise ValueError(
-            f"bad factor {_shown(text)}; expected a number (1e-3), pi, or A/B such as 180/pi"
+            f"bad factor {shown(text)}; expected a number (1e-3), pi, or A/B such as 180/pi"
         )
     magnitude = math.pi if match.group("pi") else float(match.group("num"))
     return -magnitude if match.group("sign") == "-" else magnitude

@@ -13,10 +13,10 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Iterator
-from typing import TextIO, Union
+from typing import TextIO
 
-from tracehooks._diff import DiffReport, Row, RowView
-from tracehooks._judge import (
+from ._diff import DiffReport, Row, RowView
+from ._judge import (
     DIVERGE,
     MATCH,
     NOT_TRACED,
@@ -26,11 +26,10 @@ from tracehooks._judge import (
     TOLERATED,
     VERDICTS,
 )
-from tracehooks._parse import Trace
-from tracehooks._quirks import DeclaredTolerance, Quirk
-from tracehooks._values import has_number
+from ._parse import Trace
+from ._quirks import DeclaredTolerance, Quirk
 
-__all__ = ["DEFAULT_WIDTH", "iter_text", "render_text", "write_text"]
+__all__ = ["DEFAULT_WIDTH", "iter_text", "render_text", "write_lines", "write_text"]
 
 #: Columns of the text report unless told otherwise.
 DEFAULT_WIDTH = 100
@@ -57,15 +56,15 @@ def _clean(text: str) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
-def _num(value: Union[float, None]) -> str:
+def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.3g}"
 
 
-def _cut(text: str, width: Union[int, None]) -> str:
+def _cut(text: str, width: int | None) -> str:
     return text if width is None or len(text) <= width else text[:max(width - 1, 0)] + "…"
 
 
-def _wrap(first: str, text: str, width: Union[int, None], indent: int) -> Iterator[str]:
+def _wrap(first: str, text: str, width: int | None, indent: int) -> Iterator[str]:
     """``first + text`` broken at spaces (or anywhere in a long word) into lines of ``width``."""
     if width is not None and len(first) >= width - 1:  # a label too long for its line: cut it
         yield _cut(first, width)
@@ -142,14 +141,9 @@ def _cells(row: Row) -> tuple[str, ...]:
     )
 
 
-def _plain_delta(view: RowView) -> Union[float, None]:
-    # A same-text match has deltas 0 when it holds a number; a one-sided value has none.
-    return 0.0 if view.same_text and has_number(view.c_text) else None
-
-
 def _plain_cells(report: DiffReport, view: RowView) -> tuple[tuple[str, ...], str]:
     # A row that judging would add nothing to: its cells come from the view, unparsed.
-    delta = _num(_plain_delta(view))
+    delta = _num(view.delta)
     cells = (_clean(view.label), f"{view.c_line or '-'}/{view.py_line or '-'}",
              _clean(view.c_text) if view.c_text is not None else "-",
              _clean(view.py_text) if view.py_text is not None else "-",
@@ -170,7 +164,7 @@ def _row_cells(report: DiffReport, index: int) -> tuple[tuple[str, ...], str]:
     return _cells(row), _clean(_note(row, report))
 
 
-def _widths(natural: list[int], width: Union[int, None]) -> list[int]:
+def _widths(natural: list[int], width: int | None) -> list[int]:
     """Column widths: the natural ones, or with name, C and Py cut evenly so that a line fits."""
     if width is None:
         return natural
@@ -186,7 +180,7 @@ def _widths(natural: list[int], width: Union[int, None]) -> list[int]:
     return [min(w, cap) if i in _FLEXIBLE else w for i, w in enumerate(natural)]
 
 
-def _table(report: DiffReport, shown: list[int], width: Union[int, None]) -> Iterator[str]:
+def _table(report: DiffReport, shown: list[int], width: int | None) -> Iterator[str]:
     columns = len(_HEADERS) - (0 if width is None else 1)  # the note goes under its row when cut
     natural = [len(h) for h in _HEADERS[:columns]]
     for i in shown:  # first pass: the widest cell of each column
@@ -221,7 +215,7 @@ def _trace_line(side: str, trace: Trace) -> str:
     )
 
 
-def _first_block(row: Row, width: Union[int, None]) -> Iterator[str]:
+def _first_block(row: Row, width: int | None) -> Iterator[str]:
     c_line = row.c.line_no if row.c else "-"
     py_line = row.py.line_no if row.py else "-"
     yield from _wrap("", f"first divergence: {_clean(row.qualified_name)} (occurrence {row.occurrence}, "
@@ -239,7 +233,7 @@ def _first_block(row: Row, width: Union[int, None]) -> Iterator[str]:
             yield from _wrap(f"  {label}: ", _clean(text), width, 4)
 
 
-def _tolerated_block(report: DiffReport, width: Union[int, None]) -> Iterator[str]:
+def _tolerated_block(report: DiffReport, width: int | None) -> Iterator[str]:
     rows = report.rows
     tolerated = list(rows.indices([TOLERATED]))
     if not tolerated:
@@ -254,7 +248,7 @@ def _tolerated_block(report: DiffReport, width: Union[int, None]) -> Iterator[st
         yield from _wrap(head, _clean(_tolerance_text(row.tolerances, selector=False)), width, 4)
 
 
-def _one_sided_block(report: DiffReport, width: Union[int, None]) -> Iterator[str]:
+def _one_sided_block(report: DiffReport, width: int | None) -> Iterator[str]:
     rows = report.rows
     for verdict, title in ((ONLY_C, "only in C"), (ONLY_PY, "only in Py")):
         if report.count(verdict):
@@ -264,7 +258,7 @@ def _one_sided_block(report: DiffReport, width: Union[int, None]) -> Iterator[st
                 yield _cut(f"  {_clean(rows.label(i))} (line {rows.line_no(i)})", width)
 
 
-def _unused_block(report: DiffReport, show_all: bool, width: Union[int, None]) -> Iterator[str]:
+def _unused_block(report: DiffReport, show_all: bool, width: int | None) -> Iterator[str]:
     uncovered = {id(t) for t in report.uncovered_tolerances}
     for title, unused in (("quirks", report.unused_quirks), ("tolerances", report.unused_tolerances)):
         if not unused:
@@ -293,7 +287,7 @@ def _nothing_shown(report: DiffReport) -> str:
     return f"(no rows to show: all {matches} values match; --all lists them)"
 
 
-def iter_text(report: DiffReport, *, show_all: bool = False, width: Union[int, None] = DEFAULT_WIDTH,
+def iter_text(report: DiffReport, *, show_all: bool = False, width: int | None = DEFAULT_WIDTH,
               summary: bool = True) -> Iterator[str]:
     """The lines of :func:`render_text`, one at a time (without line ends)."""
     width = width or None
@@ -319,12 +313,12 @@ def iter_text(report: DiffReport, *, show_all: bool = False, width: Union[int, N
 
 
 def write_text(report: DiffReport, stream: TextIO, *, show_all: bool = False,
-               width: Union[int, None] = DEFAULT_WIDTH, summary: bool = True) -> None:
+               width: int | None = DEFAULT_WIDTH, summary: bool = True) -> None:
     """Write :func:`render_text`'s report to ``stream``, a few lines at a time."""
-    _write_lines(iter_text(report, show_all=show_all, width=width, summary=summary), stream)
+    write_lines(iter_text(report, show_all=show_all, width=width, summary=summary), stream)
 
 
-def render_text(report: DiffReport, *, show_all: bool = False, width: Union[int, None] = DEFAULT_WIDTH,
+def render_text(report: DiffReport, *, show_all: bool = False, width: int | None = DEFAULT_WIDTH,
                 summary: bool = True) -> str:
     """The human-readable report: header, table, first divergence, tolerated and one-sided values, verdict.
 
@@ -346,7 +340,13 @@ def render_text(report: DiffReport, *, show_all: bool = False, width: Union[int,
     return out.getvalue()
 
 
-def _write_lines(lines: Iterable[str], stream: TextIO, batch: int = 500) -> None:
+def write_lines(lines: Iterable[str], stream: TextIO, batch: int = 500) -> None:
+    """Write ``lines`` to ``stream``, each ended by a newline, ``batch`` lines per write.
+
+    >>> import io
+    >>> out = io.StringIO(); write_lines(["a", "b"], out); out.getvalue()
+    'a\\nb\\n'
+    """
     chunk: list[str] = []
     for line in lines:
         chunk.append(line)

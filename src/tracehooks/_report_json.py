@@ -10,13 +10,13 @@ import io
 import json
 import math
 from collections.abc import Iterator
-from typing import Any, TextIO, Union
+from typing import Any, TextIO
 
-from tracehooks._diff import DiffReport, Row, RowView
-from tracehooks._judge import VERDICTS
-from tracehooks._parse import Trace
-from tracehooks._quirks import DeclaredTolerance, Quirk
-from tracehooks._report import _plain_delta, _write_lines
+from ._diff import DiffReport, Row, RowView
+from ._judge import VERDICTS
+from ._parse import Trace
+from ._quirks import DeclaredTolerance, Quirk
+from ._report import write_lines
 
 __all__ = ["JSON_SCHEMA", "render_json", "report_as_dict", "write_json"]
 
@@ -24,7 +24,7 @@ __all__ = ["JSON_SCHEMA", "render_json", "report_as_dict", "write_json"]
 JSON_SCHEMA = "tracehooks.diff/2"
 
 
-def _finite(value: Union[float, None]) -> Union[float, None]:
+def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
@@ -65,7 +65,7 @@ def _row_dict(row: Row) -> dict[str, Any]:
 
 def _plain_dict(view: RowView) -> dict[str, Any]:
     # What _row_dict gives for a plain row (RowView.plain), without judging it again.
-    delta = _plain_delta(view)
+    delta = view.delta
     return {
         "label": view.label, "channel": view.channel, "name": view.name, "occurrence": view.occurrence,
         "verdict": view.verdict, "c_line": view.c_line, "py_line": view.py_line, "c": view.c_text,
@@ -140,7 +140,7 @@ def _json_lines(report: DiffReport) -> Iterator[str]:
 
 def write_json(report: DiffReport, stream: TextIO) -> None:
     """Write :func:`render_json`'s text to ``stream``, a few rows at a time."""
-    _write_lines(_json_lines(report), stream)
+    write_lines(_json_lines(report), stream)
 
 
 def render_json(report: DiffReport) -> str:

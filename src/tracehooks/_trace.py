@@ -22,10 +22,10 @@ import wrapt
 
 from ._capture import (Call, FrameObserver, acquire_backend, check_code, code_of, release_backend,
                        run_observed, snapshot)
-from ._config import (CAPTURE_KEYS, EMIT_KEYS, TRACE_KEYS, TraceOptions, config_version,
-                      merged_options, thread_enabled, traced_enabled_test)
+from ._config import CONFIGURED, Unset, config_version, thread_enabled, traced_enabled_test
 from ._errors import SinkError, TraceWarning
-from ._format import Renderer, format_line, pick
+from ._format import Fmt, Renderer, format_line, pick
+from ._options import Emitters, Formats, Index, Locals, TraceOptions, Watch
 from ._patch import Patch, apply_patch, resolve_path
 from ._sinks import Sink, resolve_sink
 
@@ -182,11 +182,13 @@ class TraceHandle(_Probe):
         1
     """
 
-    _caller = "trace"
-    _keys = TRACE_KEYS
+    #: Reads the options of the older spelling ``TraceHandle(target, name, {option: value})``.
+    _options_from = TraceOptions
 
-    def __init__(self, target: Any, name: str, options: Mapping[str, Any]) -> None:
-        super().__init__(TraceOptions(options, self._keys, self._caller), name)
+    def __init__(self, target: Any, name: str, options: TraceOptions | Mapping[str, Any]) -> None:
+        if not isinstance(options, TraceOptions):
+            options = self._options_from(**options)
+        super().__init__(options, name)
         self.target = target
         self.name = name
         self.patch: Patch | None = None
@@ -317,23 +319,33 @@ class CaptureHandle(TraceHandle):
     """
 
     emitting = False
-    _caller = "capture"
-    _keys = CAPTURE_KEYS
 
-    def __init__(self, target: Any, name: str, options: Mapping[str, Any]) -> None:
+    def __init__(self, target: Any, name: str, options: TraceOptions | Mapping[str, Any]) -> None:
         super().__init__(target, name, options)
         self.calls: list[Call] = []
 
     def _ended(self, run: _Run) -> None:
         self.calls.append(run.call)
 
+    @staticmethod
+    def _options_from(*, locals: Locals | None = None, watch: Watch | None = None,
+                      all_threads: bool = False) -> TraceOptions:
+        return TraceOptions(locals=locals, watch=watch, all_threads=all_threads)
 
-def trace(target: Any, name: str, **options: Any) -> TraceHandle:
+
+def trace(target: Any, name: str, *, locals: Locals | None = None, watch: Watch | None = None,
+          emit: Emitters | None = None, index: Index | None = None, formats: Formats | None = None,
+          prefix: str | Unset | None = CONFIGURED, style: str | Unset | None = CONFIGURED,
+          fmt: Fmt | Unset | None = CONFIGURED, sink: Any = CONFIGURED,
+          all_threads: bool = False) -> TraceHandle:
     """Trace calls of ``target.name`` (class, instance or module attribute) in a ``with`` block.
 
-    Options: ``locals``, ``watch``, ``emit``, ``index``, ``formats``,
-    ``prefix``, ``style``, ``fmt``, ``sink``, ``all_threads`` (see the
-    user guide).  The attribute is restored exactly on exit.
+    ``locals`` are printed at return, ``watch``ed locals as they are
+    assigned, then each ``emit`` entry; ``index`` picks one element of a
+    batched value and ``formats`` sets the format of one name; ``prefix``,
+    ``style``, ``fmt`` and ``sink`` default to the ``configure()`` values
+    (``CONFIGURED``); ``all_threads`` records calls made on every thread.
+    See the user guide.  The attribute is restored exactly on exit.
 
     Example:
         >>> import math
@@ -342,14 +354,17 @@ def trace(target: Any, name: str, **options: Any) -> TraceHandle:
         ...     _ = math.hypot(6, 8)
         TRACE_PY:hyp=10
     """
-    return TraceHandle(target, name, options)
+    return TraceHandle(target, name, TraceOptions(
+        locals=locals, watch=watch, emit=emit, index=index, formats=formats, prefix=prefix,
+        style=style, fmt=fmt, sink=sink, all_threads=all_threads))
 
 
-def capture(target: Any, name: str, **options: Any) -> CaptureHandle:
+def capture(target: Any, name: str, *, locals: Locals | None = None, watch: Watch | None = None,
+            all_threads: bool = False) -> CaptureHandle:
     """Record calls of ``target.name`` as :class:`Call` objects instead of printing.
 
-    Options: ``locals``, ``watch``, ``all_threads``.  Tensors and arrays
-    among the watched and named values are copied when recorded.
+    ``locals``, ``watch`` and ``all_threads`` as for :func:`trace`.  Tensors
+    and arrays among the watched and named values are copied when recorded.
 
     Example:
         >>> import math
@@ -358,7 +373,8 @@ def capture(target: Any, name: str, **options: Any) -> CaptureHandle:
         >>> [call.result for call in seen.calls]
         [2]
     """
-    return CaptureHandle(target, name, options)
+    return CaptureHandle(target, name, TraceOptions(locals=locals, watch=watch,
+                                                    all_threads=all_threads))
 
 
 class _TracedFunction(_Probe):
@@ -402,12 +418,18 @@ class _TracedFunction(_Probe):
                 release_backend()
 
 
-def traced(function: Callable[..., Any] | None = None, /, **options: Any) -> Any:
+def traced(function: Callable[..., Any] | None = None, /, *, locals: Locals | None = None,
+           watch: Watch | None = None, emit: Emitters | None = None, index: Index | None = None,
+           formats: Formats | None = None, prefix: str | Unset | None = CONFIGURED,
+           style: str | Unset | None = CONFIGURED, fmt: Fmt | Unset | None = CONFIGURED,
+           sink: Any = CONFIGURED, all_threads: bool = False) -> Any:
     """Decorate code you own; it prints only while tracing is switched on.
 
-    Switch on with ``with tracehooks.enabled():``, ``configure(enabled=True)``
-    or the environment variable ``TRACEHOOKS=1``.  While off, the call goes
-    through wrapt straight to the function (no Python code of ours runs).
+    The options are :func:`trace`'s; the output options left to
+    ``configure()`` are read at each call.  Switch on with ``with
+    tracehooks.enabled():``, ``configure(enabled=True)`` or the environment
+    variable ``TRACEHOOKS=1``.  While off, the call goes through wrapt
+    straight to the function (no Python code of ours runs).
 
     Example:
         >>> import tracehooks
@@ -422,7 +444,8 @@ def traced(function: Callable[..., Any] | None = None, /, **options: Any) -> Any
         TRACE_PY: y 16
         16
     """
-    parsed = TraceOptions(options, TRACE_KEYS, "traced")
+    parsed = TraceOptions(locals=locals, watch=watch, emit=emit, index=index, formats=formats,
+                          prefix=prefix, style=style, fmt=fmt, sink=sink, all_threads=all_threads)
 
     def decorate(func: Callable[..., Any]) -> Any:
         state = _TracedFunction(func, parsed)
@@ -432,19 +455,22 @@ def traced(function: Callable[..., Any] | None = None, /, **options: Any) -> Any
     return decorate(function) if function is not None else decorate
 
 
-def emit(name: str, value: Any, **options: Any) -> str:
+def emit(name: str, value: Any, *, index: Index | None = None,
+         prefix: str | Unset | None = CONFIGURED, style: str | Unset | None = CONFIGURED,
+         fmt: Fmt | Unset | None = CONFIGURED, sink: Any = CONFIGURED) -> str:
     """Render one value with the configured renderer, write it to the sink, return the line.
 
-    Options: ``prefix``, ``style``, ``fmt``, ``sink``, ``index``.  Errors
-    raise directly here: ``emit`` is called by harness code, not traced code.
+    ``index``, ``prefix``, ``style``, ``fmt`` and ``sink`` as for
+    :func:`trace`.  Errors raise directly here: ``emit`` is called by
+    harness code, not traced code.
 
     Example:
         >>> emit("Fclose_m", 0.217742295, prefix="TRACE_C", style="equals", sink=print)
         TRACE_C:Fclose_m=0.217742295
         'TRACE_C:Fclose_m=0.217742295'
     """
-    parsed = TraceOptions(options, EMIT_KEYS, "emit")
-    merged = merged_options(parsed.explicit)
+    parsed = TraceOptions(index=index, prefix=prefix, style=style, fmt=fmt, sink=sink)
+    merged = parsed.merged()
     line = format_line(name, pick(value, parsed.index_for(name)), prefix=merged["prefix"],
                        style=merged["style"], fmt=merged["fmt"])
     sink = resolve_sink(merged["sink"])

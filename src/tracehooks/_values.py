@@ -12,13 +12,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Union
+
+from ._errors import SHOWN_LENGTH, shown
+from ._grammar import FIELD_SEP, GROUP_SEP, KEY, MATRIX_CLOSE, MATRIX_OPEN, ROW_SEP
 
 __all__ = [
     "Item",
     "Keyed",
     "Matrix",
     "Scalar",
+    "check_value",
+    "first_non_field",
     "has_number",
     "is_number_text",
     "parse_value",
@@ -33,11 +37,12 @@ _FLOAT = re.compile(
     r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?|inf(?:inity)?|nan)",
     re.IGNORECASE | re.ASCII,
 )
-_KEYED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)([:=])(.*)", re.DOTALL)
-_BRACKET = re.compile(r"[\[\]]")
-_TOKEN = re.compile(r"(?:[^\s\[\]]|\[[^\[\]]*\])+")
-_SPECIAL = frozenset("[]:=")
-_SHOWN = 60  # longest text quoted in an error message
+_KEYED = re.compile(f"({KEY})([{re.escape(GROUP_SEP + FIELD_SEP)}])(.*)", re.DOTALL)
+_OPEN, _CLOSE = re.escape(MATRIX_OPEN), re.escape(MATRIX_CLOSE)
+_BRACKET = re.compile(f"[{_OPEN}{_CLOSE}]")
+_TOKEN = re.compile(rf"(?:[^\s{_OPEN}{_CLOSE}]|{_OPEN}[^{_OPEN}{_CLOSE}]*{_CLOSE})+")
+_SPECIAL = frozenset(MATRIX_OPEN + MATRIX_CLOSE + GROUP_SEP + FIELD_SEP)
+_ROW_MARK = ROW_SEP.strip()
 # Longer ints keep their digits and the float value: Python's default int() limit, and where a
 # conversion (quadratic in the length) would start to cost.
 _MAX_INT_DIGITS = 4300
@@ -56,7 +61,7 @@ class Scalar:
     """
 
     kind: str
-    value: Union[int, float, str]
+    value: int | float | str
     text: str
 
     @property
@@ -113,16 +118,11 @@ class Keyed:
 
     key: str
     sep: str
-    value: Union[Scalar, Matrix]
+    value: Scalar | Matrix
     text: str
 
 
-Item = Union[Scalar, Matrix, Keyed]
-
-
-def _shown(text: str) -> str:
-    # Quote a text in an error message, cut to a length that fits a line.
-    return repr(text) if len(text) <= _SHOWN else repr(text[:_SHOWN]) + "..."
+Item = Scalar | Matrix | Keyed
 
 
 def parse_value(text: str) -> tuple[Item, ...]:
@@ -137,7 +137,7 @@ def parse_value(text: str) -> tuple[Item, ...]:
     return tuple(_item(token) for token in tokens)
 
 
-def value_numbers(items: Iterable[Item]) -> Union[list[float], None]:
+def value_numbers(items: Iterable[Item]) -> list[float] | None:
     """All numbers of a value, flattened in print order; ``None`` if any is not a number.
 
     >>> value_numbers(parse_value("X:1 [2 3; 4 5]")), value_numbers(parse_value("1 a"))
@@ -171,37 +171,37 @@ def value_shape(items: Iterable[Item]) -> tuple:
 def _split_tokens(text: str) -> list[str]:
     # Whitespace separates tokens except inside one level of brackets, so a
     # matrix (or a string such as "beam_vec=[1 0 0]") stays in one token.
-    if "[" not in text and "]" not in text:
+    if MATRIX_OPEN not in text and MATRIX_CLOSE not in text:
         return text.split()
     inside = False
     for bracket in _BRACKET.finditer(text):
-        if bracket.group() == "[":
+        if bracket.group() == MATRIX_OPEN:
             if inside:
-                raise ValueError(f"nested '[' in {_shown(text.strip())}")
+                raise ValueError(f"nested '[' in {shown(text.strip())}")
             inside = True
         elif not inside:
-            raise ValueError(f"']' without a matching '[' in {_shown(text.strip())}")
+            raise ValueError(f"']' without a matching '[' in {shown(text.strip())}")
         else:
             inside = False
     if inside:
-        raise ValueError(f"unclosed '[' in {_shown(text.strip())}")
+        raise ValueError(f"unclosed '[' in {shown(text.strip())}")
     return _TOKEN.findall(text)
 
 
-def _keyed_parts(token: str) -> Union[tuple[str, str, str], None]:
+def _keyed_parts(token: str) -> tuple[str, str, str] | None:
     """``(key, sep, value)`` of a ``key:value`` or ``key=value`` token, else ``None``."""
     keyed = _KEYED.fullmatch(token) if (":" in token or "=" in token) else None
     if keyed is None:
         return None
     key, sep, rest = keyed.groups()
     if not rest:
-        shown_key = key if len(key) <= _SHOWN else "KEY"
-        raise ValueError(f"{_shown(token)} has an empty value (expected {shown_key}{sep}VALUE)")
+        shown_key = key if len(key) <= SHOWN_LENGTH else "KEY"
+        raise ValueError(f"{shown(token)} has an empty value (expected {shown_key}{sep}VALUE)")
     return key, sep, rest
 
 
 def _is_matrix(token: str) -> bool:
-    return token.startswith("[") and token.endswith("]")
+    return token.startswith(MATRIX_OPEN) and token.endswith(MATRIX_CLOSE)
 
 
 def _item(token: str) -> Item:
@@ -230,13 +230,13 @@ def _scalar(token: str) -> Scalar:
 
 def _matrix_cells(token: str) -> list[list[str]]:
     """The cell texts of a ``[a b; c d]`` token, row by row; ``ValueError`` if the rows differ."""
-    rows = [row_text.split() for row_text in token[1:-1].split(";")]
+    rows = [row_text.split() for row_text in token[1:-1].split(_ROW_MARK)]
     if not all(rows):
-        raise ValueError(f"empty row in matrix {_shown(token)}")
+        raise ValueError(f"empty row in matrix {shown(token)}")
     if any(len(row) != len(rows[0]) for row in rows):
         lengths = [len(r) for r in rows]
-        shown = str(lengths) if len(lengths) <= 10 else str(lengths[:10])[:-1] + ", ...]"
-        raise ValueError(f"matrix {_shown(token)} has rows of different lengths {shown}")
+        listed = str(lengths) if len(lengths) <= 10 else str(lengths[:10])[:-1] + ", ...]"
+        raise ValueError(f"matrix {shown(token)} has rows of different lengths {listed}")
     return rows
 
 
@@ -245,8 +245,14 @@ def _matrix(token: str) -> Matrix:
     return Matrix(rows, token)
 
 
-def _check_value(text: str) -> None:
-    """Raise ``ValueError`` exactly when :func:`parse_value` would, building no item."""
+def check_value(text: str) -> None:
+    """Raise ``ValueError`` exactly when :func:`parse_value` would, building no item.
+
+    >>> check_value("[1 2; 3]")
+    Traceback (most recent call last):
+    ...
+    ValueError: matrix '[1 2; 3]' has rows of different lengths [2, 1]
+    """
     tokens = _split_tokens(text)
     if not tokens:
         raise ValueError("no value")
@@ -259,6 +265,28 @@ def _check_value(text: str) -> None:
         parts = _keyed_parts(token)
         if parts is not None and _is_matrix(parts[2]):
             _matrix_cells(parts[2])
+
+
+def first_non_field(text: str) -> str | None:
+    """The first item of ``text`` that is not a ``key=value`` field, or ``None``.
+
+    Raises ``ValueError`` as :func:`parse_value` does for a malformed value.
+
+    >>> first_non_field("phi_tic=0 k=[1 2]"), first_non_field("k=1 2")
+    (None, '2')
+    """
+    if MATRIX_OPEN not in text and MATRIX_CLOSE not in text:
+        for token in text.split():
+            keyed = _KEYED.fullmatch(token)
+            if keyed is None or keyed.group(2) != FIELD_SEP or not keyed.group(3):
+                break
+        else:
+            return None  # every token is KEY=VALUE with a plain value: nothing to build
+    for token in _split_tokens(text):
+        item = _item(token)
+        if not (isinstance(item, Keyed) and item.sep == FIELD_SEP):
+            return item.text
+    return None
 
 
 def has_number(text: str) -> bool:

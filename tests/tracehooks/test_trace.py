@@ -104,8 +104,8 @@ def test_bad_index_is_rejected():
 
 
 def test_unknown_option_is_rejected():
-    """An unknown keyword raises TypeError listing the allowed options."""
-    with pytest.raises(TypeError, match=r"trace\(\) got unknown option\(s\) local; allowed: locals"):
+    """An unknown keyword raises Python's own TypeError naming it."""
+    with pytest.raises(TypeError, match=r"trace\(\) got an unexpected keyword argument 'local'"):
         trace(Detector, "compute", local=["x"])
 
 
@@ -207,6 +207,9 @@ def test_sink_failure_during_a_raising_call_is_noted_on_its_exception():
     with trace(holder, "doomed", watch=["y"], sink=broken):
         with pytest.raises(LookupError) as info:
             holder.doomed(1)
+    if sys.version_info < (3, 11):  # no exception notes before 3.11: the exception alone
+        assert not hasattr(info.value, "__notes__")
+        return
     assert info.value.__notes__ == ["tracehooks: sink callable test_sink_failure_during_a_raising_"
                                     "call_is_noted_on_its_exception.<locals>.broken failed: "
                                     "OSError: gone"]
@@ -354,8 +357,7 @@ def test_harness_reorders_captured_values_with_emit():
 
 def test_capture_rejects_printing_options():
     """capture() accepts only locals, watch and all_threads."""
-    with pytest.raises(TypeError, match=r"capture\(\) got unknown option\(s\) sink; allowed: "
-                                        r"locals, watch, all_threads"):
+    with pytest.raises(TypeError, match=r"capture\(\) got an unexpected keyword argument 'sink'"):
         capture(Detector, "compute", sink=[])
 
 
