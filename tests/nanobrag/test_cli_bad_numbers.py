@@ -140,6 +140,10 @@ def value(parsed, path):
 
 @pytest.mark.parametrize("argv,note,path,used", [
     ("-N 0", "-N 0: nanoBragg uses 1 unit cell for a count below 1", "simulation.crystal.Na", 1),
+    ("-detpixels 0", "0 pixels along fast means the detector size, as in nanoBragg: 102.4 mm, 1024 pixels",
+     "simulation.detector.fpixels", 1024),
+    ("-detpixels_s 0 -detsize_s 20", "0 pixels along slow means the detector size, as in nanoBragg: 20 mm, "
+                                     "200 pixels", "simulation.detector.spixels", 200),
     ("-N -3", "-N -3: nanoBragg uses 1 unit cell for a count below 1", "simulation.crystal.Nc", 1),
     ("-Nb 0", "-Nb 0: nanoBragg uses 1 unit cell for a count below 1", "simulation.crystal.Nb", 1),
     ("-distance -100", "-distance -100: nanoBragg uses the distance's magnitude, 100 mm",
@@ -214,7 +218,7 @@ def test_detector_absorb_words_switch_the_sensor_off(empty):
     ("-cell 100 100 100 120 120 120", "-cell: the angles 120 120 120 do not make a cell"),
     ("-flux 1e12 -beamsize 0", "-flux 1e+12 with -beamsize 0: the fluence flux*exposure/beamsize^2 would be "
                                "infinite; give a beam size > 0 (mm)"),
-    ("-detpixels 0", "detector has 0 pixels along fast: -detpixels/-detsize must be positive"),
+    ("-detpixels 0 -detsize 0.01", "detector has 0 pixels along fast: -detpixels/-detsize must be positive"),
     ("-roi 20 30 0 5", "-roi: 20 30 0 5 selects no pixel of the 16x16 detector"),
 ])
 def test_checks_that_need_several_values(empty, argv, message):

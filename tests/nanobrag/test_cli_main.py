@@ -96,7 +96,7 @@ def test_hkl_runs_leave_the_fdump_cache_and_later_runs_read_it(folder, capsys):
 
 
 @pytest.mark.parametrize("flags,message", [
-    (["-detpixels", "0"], "detector has 0 pixels along fast"),
+    (["-detpixels", "0", "-detsize", "0.01"], "detector has 0 pixels along fast"),
     (["-trace_pixel", "2", "16"], "-trace_pixel: pixel (slow 2, fast 16) is outside the 16x16"),
     (["-distanse", "5"], "unknown flag '-distanse' (did you mean -distance?)"),
     (["-hkl", "missing.hkl"], "-hkl: "),

@@ -182,7 +182,7 @@ def test_crystal_size_is_clipped_to_the_beam():
     ("-distance far", "-distance: expected a number > 0 (mm), got 'far'"),
     ("-N 2.5", "-N: expected an integer >= 1, got '2.5'"),
     ("-pivot middle", "-pivot: expected 'sample' or 'beam', got 'middle'"),
-    ("-detpixels 0", "detector has 0 pixels along fast: -detpixels/-detsize must be positive"),
+    ("-detsize 0.01", "detector has 0 pixels along fast: -detpixels/-detsize must be positive"),
     ("-pixel -0.1", "-pixel: expected a number > 0 (mm), got '-0.1'"),
     ("-detpixels 10 -trace_pixel 3 10", "-trace_pixel: pixel (slow 3, fast 10) is outside the 10x10"),
     ("-detpixels 10 -roi 5 4 0 9", "-roi: 5 4 0 9 selects no pixel of the 10x10 detector"),

@@ -176,15 +176,19 @@ def _camera_from_header(image, flip_y: bool) -> dict:
     return found
 
 
-def _pixels(values: dict, axis: str, pixel_size_mm: float) -> tuple:
+def _pixels(values: dict, axis: str, pixel_size_mm: float, notes: List[str]) -> tuple:
     """Pixel count and detector size (mm, or None when it is pixels x pixel size) along one axis."""
     count = values.get(f"{axis}pixels")
-    if count is not None:
+    if count is not None and count != 0:
         return int(count), None
     size_mm = values.get(f"detsize_{axis}_mm")
     if size_mm is None:  # nanoBragg's default size, which is the config's default count of default pixels
         size_mm = getattr(DetectorConfig, f"{axis}pixels") * DetectorConfig.pixel_size_mm
-    return DetectorConfig.pixels_across(size_mm, pixel_size_mm), size_mm
+    pixels = DetectorConfig.pixels_across(size_mm, pixel_size_mm)
+    if count == 0:  # nanoBragg sizes the detector from the pixel count only when it is not 0
+        notes.append(f"0 pixels along {'fast' if axis == 'f' else 'slow'} means the detector size, as in "
+                     f"nanoBragg: {size_mm:g} mm, {pixels} pixels")
+    return pixels, size_mm
 
 
 def _detector(state: FlagState, values: dict, notes: List[str]) -> DetectorConfig:
@@ -192,8 +196,8 @@ def _detector(state: FlagState, values: dict, notes: List[str]) -> DetectorConfi
     custom = convention is DetectorConvention.CUSTOM
     _note_convention(state, values, notes, custom)
     pixel_size_mm = values.get("pixel_size_mm", DetectorConfig.pixel_size_mm)
-    fpixels, detsize_f = _pixels(values, "f", pixel_size_mm)
-    spixels, detsize_s = _pixels(values, "s", pixel_size_mm)
+    fpixels, detsize_f = _pixels(values, "f", pixel_size_mm, notes)
+    spixels, detsize_s = _pixels(values, "s", pixel_size_mm, notes)
     for name, count in (("fast", fpixels), ("slow", spixels)):
         if count <= 0:
             raise CommandLineError(f"detector has {count} pixels along {name}: -detpixels/-detsize must be positive")
