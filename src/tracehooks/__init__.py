@@ -33,6 +33,7 @@ from ._quirks import (
 from ._report import render_text
 from ._report_json import render_json
 from ._sinks import LoggerSink, Sink, resolve_sink
+from ._specs import ENTRY_POINT_GROUP, TraceSpec, get_spec, register_spec, spec_key
 from ._trace import CaptureHandle, TraceHandle, capture, emit, trace, traced
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "Config",
     "DeclaredTolerance",
     "DiffReport",
+    "ENTRY_POINT_GROUP",
     "EmptyTraceError",
     "LoggerSink",
     "Mismatch",
@@ -60,6 +62,7 @@ __all__ = [
     "Trace",
     "TraceHandle",
     "TraceParseError",
+    "TraceSpec",
     "TraceWarning",
     "apply_patch",
     "capture",
@@ -70,15 +73,18 @@ __all__ = [
     "format_line",
     "format_value",
     "get_config",
+    "get_spec",
     "load_quirks",
     "load_tolerances",
     "parse_selector",
     "parse_trace",
+    "register_spec",
     "render_json",
     "render_text",
     "reset_defaults",
     "resolve_path",
     "resolve_sink",
+    "spec_key",
     "trace",
     "traced",
 ]

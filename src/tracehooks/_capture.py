@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from types import CodeType, FrameType
 from typing import Any
 
-__all__ = ["Call", "FrameObserver", "acquire_backend", "code_of", "normalize_locals",
+__all__ = ["NOT_FUNCTIONS", "Call", "FrameObserver", "acquire_backend", "code_of", "normalize_locals",
            "normalize_watch", "release_backend", "run_observed", "snapshot"]
 
 _UNBOUND = object()
-_NOT_FUNCTIONS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+NOT_FUNCTIONS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 USE_MONITORING = sys.version_info >= (3, 12)
 
 Labels = tuple[str, ...] | str
@@ -158,7 +158,7 @@ def check_code(code: CodeType | None, names: Sequence[str], where: str) -> None:
     if code is None:
         raise TypeError(f"cannot capture locals of {where}: it is not a Python function")
     place = f"{code.co_filename}:{code.co_firstlineno}"
-    if code.co_flags & _NOT_FUNCTIONS:
+    if code.co_flags & NOT_FUNCTIONS:
         raise TypeError(f"cannot capture locals of {where} ({place}): generators and coroutines "
                         "are not supported; allowed: plain functions and methods")
     known = tuple(dict.fromkeys(code.co_varnames + code.co_cellvars + code.co_freevars))
@@ -206,7 +206,7 @@ class FrameObserver:
         (2, [('first', 1), ('second', 2)])
     """
 
-    __slots__ = ("watch", "on_assign", "wants_lines", "frame", "final", "_last", "_counts",
+    __slots__ = ("watch", "on_assign", "wants_lines", "frame", "claimed", "final", "_last", "_counts",
                  "_returned")
 
     def __init__(self, watch: Mapping[str, Labels],
@@ -215,6 +215,8 @@ class FrameObserver:
         self.on_assign = on_assign
         self.wants_lines = bool(watch)
         self.frame: FrameType | None = None
+        #: True once a frame running the code was seen (False: compiled code, another path).
+        self.claimed = False
         self.final: dict[str, Any] = {}
         self._last: dict[str, Any] = {}
         self._counts = dict.fromkeys(watch, 0)
@@ -223,6 +225,7 @@ class FrameObserver:
     def claim(self, frame: FrameType) -> None:
         """Start following ``frame``; its current bindings are the baseline."""
         self.frame = frame
+        self.claimed = True
         local = frame.f_locals
         self._last = {name: local.get(name, _UNBOUND) for name in self.watch}
 

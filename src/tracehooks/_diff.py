@@ -311,8 +311,10 @@ class DiffReport:
             return f"MATCH: {agree}; 0 divergences"
         lines = (f"C line {first.c.line_no if first.c else '-'}, "
                  f"Py line {first.py.line_no if first.py else '-'}")
-        c_text = f"C {_brief(first.c.text)}" if first.c else "C (absent)"
-        py_text = f"Py {_brief(first.py.text)}" if first.py else "Py (absent)"
+        exact = first.c is not None and first.py is not None and None not in (
+            first.c.exact_text, first.py.exact_text)  # both exact (JSON lines): show what was compared
+        c_text = f"C {_brief(first.c.exact_text if exact else first.c.text)}" if first.c else "C (absent)"
+        py_text = f"Py {_brief(first.py.exact_text if exact else first.py.text)}" if first.py else "Py (absent)"
         hint = f" [{first.hints[0]}]" if first.hints else ""
         return (
             f"DIVERGE: first at {first.qualified_name} (occurrence {first.occurrence}, {lines}): "
@@ -399,6 +401,7 @@ def _judge_c_rows(judge: Judge, c: Trace, py: Trace, py_subset: bool):
     declared = [name in judge.declared.by_name for name in c._names]
     key_of, occurrence_of, by_key = c._key_of, c._occurrence_of, py._by_key
     c_text, c_start, py_text, py_start = c._text, c._start, py._text, py._start
+    c_exact, py_exact = c._exact, py._exact
     for i in range(n):
         key, occurrence = key_of[i], occurrence_of[i]
         if py_key[key] < 0 and py_subset:
@@ -412,7 +415,9 @@ def _judge_c_rows(judge: Judge, c: Trace, py: Trace, py_subset: bool):
         j = py_of_c[i] = pairs[occurrence - 1]
         if declared[key]:
             covered.update(map(id, judge.declared.covering(*c._names[key], occurrence)))
-        if c_text[c_start[i]:c_start[i + 1]] != py_text[py_start[j]:py_start[j + 1]]:
+        if c_text[c_start[i]:c_start[i + 1]] != py_text[py_start[j]:py_start[j + 1]] or (
+                i in c_exact and j in py_exact and c_exact[i] != py_exact[j]):
+            # (the same printed text, but both sides have exact values that differ)
             verdicts[i] = _CODE[judge.row(c._record(i), py._record(j), "").verdict]
     return verdicts, py_of_c, covered
 

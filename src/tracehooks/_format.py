@@ -26,13 +26,15 @@ from ._grammar import (
     GROUP_SEP,
     ITEM_SEP,
     LINE_STYLES,
+    json_line,
     MATRIX_CLOSE,
     MATRIX_OPEN,
     ROW_SEP,
     STYLES,
 )
 
-__all__ = ["Fmt", "Renderer", "STYLES", "compile_format", "format_line", "format_value", "pick"]
+__all__ = ["Fmt", "Renderer", "STYLES", "compile_format", "describe", "format_line", "format_value",
+           "pick", "plain", "printable"]
 
 Fmt = str | Callable[[Any], str]
 
@@ -273,7 +275,7 @@ class Renderer:
         'DETECTOR_PIX0_VECTOR 0.1 0.0065 -0.0065'
     """
 
-    __slots__ = ("prefix", "style", "fmt", "_head", "_sep", "_fields")
+    __slots__ = ("prefix", "style", "fmt", "json", "_head", "_sep", "_fields")
 
     def __init__(self, prefix: str = "TRACE_PY", style: str = "space", fmt: Fmt = "%.15g"):
         if not isinstance(prefix, str):
@@ -286,7 +288,9 @@ class Renderer:
         self.prefix = prefix
         self.style = style
         self.fmt = fmt
-        shape = LINE_STYLES[style]
+        #: True for ``style="json"``: one JSON object a line, which takes the call's context.
+        self.json = style == "json"
+        shape = LINE_STYLES["space" if self.json else style]
         self._head = shape.head(prefix)
         self._sep = shape.after_name
         self._fields = shape.fields
@@ -294,14 +298,33 @@ class Renderer:
     def __repr__(self) -> str:
         return f"Renderer(prefix={self.prefix!r}, style={self.style!r}, fmt={self.fmt!r})"
 
-    def __call__(self, name: str, value: Any, fmt: Fmt | None = None) -> str:
+    def restyled(self, style: str) -> Renderer:
+        """The same renderer with another line style (itself for its own style, or for json).
+
+        Example:
+            >>> Renderer(style="equals").restyled("bare")("DETECTOR_FAST_AXIS", [0, 0, 1])
+            'DETECTOR_FAST_AXIS 0 0 1'
+        """
+        if style == self.style or self.json:  # a JSON line keeps its shape
+            return self
+        try:
+            return _cached_renderer(self.prefix, style, self.fmt)
+        except TypeError:  # an unhashable callable format cannot be a cache key
+            return Renderer(self.prefix, style, self.fmt)
+
+    def __call__(self, name: str, value: Any, fmt: Fmt | None = None,
+                 context: Mapping[str, Any] | None = None) -> str:
         """Render one line; ``fmt`` overrides the renderer's format for this value.
 
         Example:
             >>> Renderer()("hkl", 2.6, fmt="%d")
             'TRACE_PY: hkl 2'
+
+        ``context`` (the call's ``call``, ``thread`` and ``where``) is written by the json style only.
         """
         fmt = self.fmt if fmt is None else fmt
+        if self.json:
+            return self._json(name, value, fmt, context)
         if self._fields:
             if not isinstance(value, Mapping):
                 raise TypeError(f"style 'record' renders a mapping of fields, got {type(value).__name__}")
@@ -309,6 +332,97 @@ class Renderer:
                                    for key, item in value.items())
             return f"{self._head}{name}{self._sep}{fields}"
         return f"{self._head}{name}{self._sep}{format_value(value, fmt)}"
+
+    def _json(self, name: str, value: Any, fmt: Fmt, context: Mapping[str, Any] | None) -> str:
+        exact = plain(value)  # one host transfer for a tensor: text and values come from it
+        text = format_value(value if callable(fmt) else exact, fmt)
+        return json_line({"tag": self.prefix, "name": name, "text": text, "values": exact,
+                          **describe(value), **(context or {})})
+
+
+def plain(value: Any) -> Any:
+    """The value as plain Python data (what a JSON line holds): exact numbers, lists, dicts, str.
+
+    Tensors and arrays are converted with one host transfer; a float32 gives the double it
+    promotes to; enums give their name, complex numbers ``[re, im]``.
+
+    Example:
+        >>> import numpy
+        >>> plain({"v": numpy.array([0.1, -0.0]), "n": numpy.float32(0.1)})
+        {'v': [0.1, -0.0], 'n': 0.10000000149011612}
+    """
+    kind = type(value)
+    if kind is float or kind is int or kind is bool or kind is str or value is None:
+        return value
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key if isinstance(key, str) else format_value(key): plain(item)
+                for key, item in value.items()}
+    if isinstance(value, complex):
+        return [value.real, value.imag]
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return plain(_tensor_to_python(value))
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        if isinstance(value, numpy.ndarray):
+            return plain(value.tolist())
+        if isinstance(value, numpy.generic):
+            return plain(_numpy_scalar(value, numpy))
+    if isinstance(value, int) or hasattr(type(value), "__index__"):
+        return int(value)
+    if isinstance(value, float) or hasattr(type(value), "__float__"):
+        return float(value)
+    return str(value)
+
+
+def describe(value: Any) -> dict[str, Any]:
+    """``shape``, ``dtype`` and ``device`` of a tensor or array (an array's device is ``cpu``); else the type.
+
+    Example:
+        >>> import numpy
+        >>> describe(numpy.zeros((2, 3))), describe(1.5)
+        ({'shape': [2, 3], 'dtype': 'float64', 'device': 'cpu'}, {'dtype': 'float'})
+    """
+    shape = getattr(value, "shape", None)
+    dtype = getattr(value, "dtype", None)
+    if shape is None or dtype is None:
+        return {"dtype": type(value).__name__}
+    return {"shape": list(shape), "dtype": str(dtype).removeprefix("torch."),
+            "device": str(getattr(value, "device", "cpu"))}
+
+
+def printable(value: Any) -> bool:
+    """True for what ``locals=True`` prints: numbers, vectors, matrices, tensors and arrays.
+
+    Strings, None, enums, mappings, objects and values of more than 2 dimensions are left out.
+
+    Example:
+        >>> [printable(v) for v in (1.5, [1, 2], [[1.0, 0.0]], "x", None, [[[1]]], object())]
+        [True, True, True, False, False, False, False]
+    """
+    return _printable(value, 2)
+
+
+def _printable(value: Any, depth: int) -> bool:
+    kind = type(value)
+    if kind is float or kind is int or kind is bool or kind is complex:
+        return True
+    if isinstance(value, (list, tuple)):
+        return depth > 0 and len(value) > 0 and all(_printable(item, depth - 1) for item in value)
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return value.ndim <= depth and not value.is_meta
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        if isinstance(value, numpy.ndarray):
+            return value.ndim <= depth and value.dtype.kind in "biufc"
+        if isinstance(value, numpy.generic):
+            return value.dtype.kind in "biufc"
+    return False
 
 
 def pick(value: Any, index: tuple[int, ...] | None) -> Any:

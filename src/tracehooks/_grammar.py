@@ -28,6 +28,13 @@ a space line, ``TRACE_C_PHI: k=1`` a record line), and a run of whitespace
 stands for the space between a name and its value (spaces and tabs, in a bare
 line).
 
+A fifth style, ``json``, writes one JSON object a line (JSON Lines, keys in :data:`JSON_KEYS`): the
+tag, channel and name, ``text`` (the value as the other styles print it), ``values`` (the exact
+value: numbers as JSON numbers, which Python writes with ``repr`` and reads back to the same double),
+and the value's shape, dtype, device, the call's ordinal, thread and the traced function's source
+location. :func:`json_line` writes it and :func:`read_json_line` reads it back; :func:`exact_text`
+lays the exact values out as a value text, with every number as its ``repr``.
+
 Inside a value, items are separated by spaces; a matrix is ``[a b; c d]``, a
 group (a mapping's entry) ``key:value`` and a field (a record's entry)
 ``key=value``.
@@ -41,6 +48,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -51,6 +59,7 @@ __all__ = [
     "FIELD_SEP",
     "GROUP_SEP",
     "ITEM_SEP",
+    "JSON_KEYS",
     "KEY",
     "LINE_STYLES",
     "LineStyle",
@@ -64,6 +73,9 @@ __all__ = [
     "STYLES",
     "TAG",
     "bare_pattern",
+    "exact_text",
+    "json_line",
+    "read_json_line",
     "tagged_pattern",
 ]
 
@@ -128,7 +140,7 @@ class LineStyle:
         """What a renderer writes before its ``name`` argument (``PREFIX_`` for a record).
 
         Example:
-            >>> [LINE_STYLES[s].head("TRACE_C") for s in STYLES]
+            >>> [LINE_STYLES[s].head("TRACE_C") for s in LINE_STYLES]
             ['TRACE_C: ', 'TRACE_C:', 'TRACE_C_', '']
         """
         if not self.tagged:
@@ -177,8 +189,66 @@ LINE_STYLES = {
                   read_sep=r"[ \t]+", name=BARE_NAME, value=r"\S.*", numbers_only=True),
     )
 }
-#: The style names accepted by ``style=``.
-STYLES = tuple(LINE_STYLES)
+#: The style names accepted by ``style=``: the text styles, then ``json``.
+STYLES = (*LINE_STYLES, "json")
+
+#: The keys of a JSON line, in the order they are written; the first three are required to read it.
+JSON_KEYS = ("tag", "name", "text", "values", "shape", "dtype", "device", "call", "thread",
+             "where")
+
+
+def json_line(record: dict) -> str:
+    """One JSON line from a record's fields, in :data:`JSON_KEYS` order (``None`` fields left out).
+
+    Example:
+        >>> json_line({"name": "r", "tag": "TRACE_PY", "text": "0.1", "values": 0.1, "shape": None})
+        '{"tag": "TRACE_PY", "name": "r", "text": "0.1", "values": 0.1}'
+    """
+    return json.dumps({key: record[key] for key in JSON_KEYS if record.get(key) is not None},
+                      ensure_ascii=False)
+
+
+def read_json_line(line: str) -> dict | None:
+    """The fields of a JSON line, or None when the line is not one (a text line, other JSON).
+
+    Example:
+        >>> read_json_line('{"tag": "TRACE_C", "name": "x", "text": "1", "values": 1}')["values"]
+        1
+        >>> read_json_line("TRACE_C: x 1") is None
+        True
+    """
+    if not line.startswith("{"):
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or not all(isinstance(record.get(key), str) for key in JSON_KEYS[:3]):
+        return None
+    return record
+
+
+def exact_text(values: object) -> str:
+    """The value text of exact values (as JSON holds them), every number written with ``repr``.
+
+    Example:
+        >>> exact_text([[0.1, -0.0], [1, float("nan")]])
+        '[0.1 -0.0; 1 nan]'
+        >>> exact_text({"rotx": 0.1})
+        'rotx:0.1'
+    """
+    if isinstance(values, dict):
+        return ITEM_SEP.join(f"{key}{GROUP_SEP}{exact_text(item)}" for key, item in values.items())
+    if isinstance(values, list):
+        if values and all(isinstance(row, list) for row in values):
+            return MATRIX_OPEN + ROW_SEP.join(ITEM_SEP.join(map(exact_text, row)) for row in values) + \
+                MATRIX_CLOSE
+        return ITEM_SEP.join(map(exact_text, values))
+    if isinstance(values, bool):
+        return "1" if values else "0"
+    if isinstance(values, (int, float)):
+        return repr(values)
+    return str(values)
 
 
 def tagged_pattern(prefix: str) -> re.Pattern[str]:

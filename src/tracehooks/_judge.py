@@ -128,15 +128,18 @@ class Judge:
             quirks, notes, needed = self._apply_quirks(c_rec, py_rec, None, declared)
             verdict = QUIRK if quirks else (ONLY_C if py_rec is None else ONLY_PY)
             return Row(verdict=verdict, notes=tuple(notes), quirks=quirks, tolerances=needed, **head)
-        cmp = compare_values(c_rec.items, py_rec.items, self.tol)
+        # The exact values when both sides have them (JSON lines), else the printed ones.
+        exact = c_rec.exact is not None and py_rec.exact is not None
+        c_items, py_items = (c_rec.exact, py_rec.exact) if exact else (c_rec.items, py_rec.items)
+        cmp = compare_values(c_items, py_items, self.tol)
         measured = dict(abs_delta=cmp.abs_delta, rel_delta=cmp.rel_delta, mismatches=cmp.mismatches)
         if not cmp.mismatches:
             return Row(verdict=MATCH, **head, **measured)
-        remaining, accepted_by = self._tolerate(c_rec.items, cmp.mismatches, declared)
+        remaining, accepted_by = self._tolerate(c_items, cmp.mismatches, declared)
         self.used.update(map(id, accepted_by))
         if not remaining:
             return Row(verdict=TOLERATED, tolerances=accepted_by, **head, **measured)
-        hints = tuple(value_hints(c_rec.items, py_rec.items, cmp, self.tol))
+        hints = tuple(value_hints(c_items, py_items, cmp, self.tol))
         quirks, notes, needed = self._apply_quirks(c_rec, py_rec, remaining, declared)
         return Row(verdict=QUIRK if quirks else DIVERGE, hints=hints, notes=tuple(notes), quirks=quirks,
                    tolerances=_distinct(accepted_by + needed) if quirks else (), **head, **measured)

@@ -10,7 +10,7 @@ a trace starts, at each call of a ``@traced`` function, at each ``emit()``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ._capture import Call, normalize_locals, normalize_watch
@@ -19,10 +19,11 @@ from ._format import Fmt, Renderer, compile_format
 from ._grammar import STYLES
 from ._sinks import Sink, resolve_sink
 
-__all__ = ["Emitters", "Formats", "Index", "Locals", "TraceOptions", "Watch"]
+__all__ = ["Block", "Emitters", "Formats", "Index", "Locals", "TraceOptions", "Watch"]
 
-#: ``locals=``: the names of the locals to print, or ``{emitted name: local name}``.
-Locals = Sequence[str] | Mapping[str, str]
+#: ``locals=``: the names of the locals to print, ``{emitted name: local name}``, or True for every
+#: local that can be printed (numbers, vectors, matrices, tensors, arrays) followed by the result.
+Locals = Sequence[str] | Mapping[str, str] | bool
 #: ``watch=``: the locals to watch, or ``{local name: label or labels, one per assignment}``.
 Watch = Sequence[str] | Mapping[str, str | Sequence[str]]
 #: ``emit=``: ``{name: callable receiving the Call}``.
@@ -31,6 +32,8 @@ Emitters = Mapping[str, Callable[[Call], Any]]
 Index = int | tuple[int, ...] | Mapping[str, int | tuple[int, ...]]
 #: ``formats=``: ``{name: printf format or callable}``.
 Formats = Mapping[str, Fmt]
+#: A spec's ``block``: receives the Call, returns ``(name, value)`` or ``(name, value, style)`` entries.
+Block = Callable[[Call], Iterable[tuple]]
 
 _OUTPUT = ("prefix", "style", "fmt", "sink")
 
@@ -90,8 +93,11 @@ class TraceOptions:
                  emit: Emitters | None = None, index: Index | None = None,
                  formats: Formats | None = None, prefix: str | Unset | None = CONFIGURED,
                  style: str | Unset | None = CONFIGURED, fmt: Fmt | Unset | None = CONFIGURED,
-                 sink: Any = CONFIGURED, all_threads: bool = False) -> None:
-        self.locals = normalize_locals(locals)
+                 sink: Any = CONFIGURED, all_threads: bool = False,
+                 block: Block | None = None) -> None:
+        #: True for ``locals=True``: every printable local at return, then the result.
+        self.all_locals = locals is True
+        self.locals = normalize_locals(None if isinstance(locals, bool) else locals)
         self.watch = normalize_watch(watch)
         self.emit = _emitters(emit)
         if isinstance(index, Mapping):
@@ -102,6 +108,9 @@ class TraceOptions:
         #: The output options given, by name (those left out are not in it).
         self.explicit = _explicit_output(prefix, style, fmt, sink)
         self.all_threads = bool(all_threads)
+        if block is not None and not callable(block):
+            raise TypeError(f"block= must be a callable taking the Call, got {block!r}")
+        self.block = block
 
     def index_for(self, name: str) -> tuple[int, ...] | None:
         """The index to apply to the value printed under ``name`` (None: print it whole)."""

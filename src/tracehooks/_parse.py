@@ -36,6 +36,8 @@ from ._grammar import (
     SIDE,
     TAG,
     bare_pattern,
+    exact_text,
+    read_json_line,
     tagged_pattern,
 )
 from ._values import (
@@ -97,6 +99,10 @@ class Record:
     line_no: int
     items: tuple[Item, ...]
     text: str
+    #: The exact values of a JSON line (numbers as written by ``repr``); None from a text line.
+    exact: tuple[Item, ...] | None = None
+    #: The text the exact values were read from (every number its ``repr``); None from a text line.
+    exact_text: str | None = None
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -151,6 +157,7 @@ class Trace:
         self._line_of = array("q")
         self._start = array("q", [0])  # record i's text is _text[_start[i]:_start[i + 1]]
         self._text = bytearray()
+        self._exact: dict[int, str] = {}  # record index -> exact value text (JSON lines)
         for rec in records:
             self._add(rec.channel, rec.name, rec.line_no, rec.text)
 
@@ -182,7 +189,10 @@ class Trace:
         index = self._index(channel, name, occurrence)
         return None if index < 0 else self._record(index)
 
-    def _add(self, channel: str, name: str, line_no: int, text: str) -> None:
+    def _add(self, channel: str, name: str, line_no: int, text: str,
+             exact: str | None = None) -> None:
+        if exact is not None:
+            self._exact[len(self._line_of)] = exact
         key = self._key_ids.get((channel, name))
         if key is None:
             key = self._key_ids[(channel, name)] = len(self._names)
@@ -211,8 +221,9 @@ class Trace:
     def _record(self, index: int) -> Record:
         channel, name = self._names[self._key_of[index]]
         text = self._value_text(index)
+        exact = self._exact.get(index)
         return Record(channel, name, self._occurrence_of[index], self._line_of[index],
-                      parse_value(text), text)
+                      parse_value(text), text, None if exact is None else parse_value(exact), exact)
 
 
 class _Records(Sequence):
@@ -307,7 +318,7 @@ def _parse_lines(lines: Iterable[str | bytes], source: str, prefix: str | None) 
         elif parsed is None:
             trace.ignored_untagged += 1
         else:
-            trace._add(parsed[0], parsed[1], line_no, parsed[2])
+            trace._add(*parsed[:2], line_no, *parsed[2:])
     trace.prefix = reader.prefix
     return trace
 
@@ -331,7 +342,9 @@ class _LineReader:
         self.common = tagged_pattern(prefix)
 
     def classify(self, line: str):
-        """Return ``(channel, name, text)``, ``_OTHER`` or ``None``; the value is checked."""
+        """Return ``(channel, name, text[, exact])``, ``_OTHER`` or ``None``; the value is checked."""
+        if line.startswith("{"):
+            return self._json(line)
         if self.prefix is None:
             detected = _AUTO_SIDE.match(line)
             if detected:
@@ -353,6 +366,28 @@ class _LineReader:
             if tag == self.family or tag.startswith(self.family_start):
                 return _OTHER
         return _bare(line)
+
+    def _json(self, line: str):
+        # A JSON line (the json style): its tag is read as a text line's would be.
+        record = read_json_line(line)
+        if record is None:
+            return None
+        tag = record["tag"]
+        if self.prefix is None:
+            detected = _AUTO_SIDE.match(tag)
+            if detected:
+                self._set(detected.group(0))
+        if self.prefix is None:
+            return None
+        if tag == self.prefix or tag.startswith(self.channel_start):
+            channel, name, text = tag[len(self.prefix) + 1:], record["name"], record["text"]
+            _check_name(name, tag)
+            _value(text, name)
+            exact = exact_text(record["values"]) if "values" in record else None
+            return channel, name, text, exact
+        if tag == self.family or tag.startswith(self.family_start):
+            return _OTHER
+        return None
 
     def _common(self, match: re.Match) -> tuple[str, str, str]:
         # A line of one of the usual shapes of this side (the grammar's tagged pattern),

@@ -129,12 +129,18 @@ def _note(row: Row, report: DiffReport) -> str:
     return "; ".join(parts)
 
 
+def _compared_text(row: Row, rec) -> str:
+    """The value text compared: the exact values when both sides have them (JSON lines), else the printed."""
+    exact = row.c is not None and row.py is not None and None not in (row.c.exact_text, row.py.exact_text)
+    return rec.exact_text if exact else rec.text
+
+
 def _cells(row: Row) -> tuple[str, ...]:
     return (
         _clean(row.label),
         f"{row.c.line_no if row.c else '-'}/{row.py.line_no if row.py else '-'}",
-        _clean(row.c.text) if row.c else "-",
-        _clean(row.py.text) if row.py else "-",
+        _clean(_compared_text(row, row.c)) if row.c else "-",
+        _clean(_compared_text(row, row.py)) if row.py else "-",
         _num(row.abs_delta),
         _num(row.rel_delta),
         _VERDICT_TEXT[row.verdict],
@@ -220,8 +226,8 @@ def _first_block(row: Row, width: int | None) -> Iterator[str]:
     py_line = row.py.line_no if row.py else "-"
     yield from _wrap("", f"first divergence: {_clean(row.qualified_name)} (occurrence {row.occurrence}, "
                          f"C line {c_line}, Py line {py_line})", width, 2)
-    yield from _wrap("  C : ", _clean(row.c.text) if row.c else "(absent)", width, 6)
-    yield from _wrap("  Py: ", _clean(row.py.text) if row.py else "(absent)", width, 6)
+    yield from _wrap("  C : ", _clean(_compared_text(row, row.c)) if row.c else "(absent)", width, 6)
+    yield from _wrap("  Py: ", _clean(_compared_text(row, row.py)) if row.py else "(absent)", width, 6)
     for m in row.mismatches[:_MISMATCH_LINES]:
         measured = f" (abs Δ {_num(m.abs_delta)}, rel Δ {_num(m.rel_delta)})" if m.abs_delta is not None else ""
         text = f"C {_clean(m.c)} vs Py {_clean(m.py)} [{m.kind}]{measured}"

@@ -12,6 +12,7 @@ traced call (streamed watch lines: once the call has returned).
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 import types
 import warnings
@@ -20,14 +21,15 @@ from typing import Any, NamedTuple
 
 import wrapt
 
-from ._capture import (Call, FrameObserver, acquire_backend, check_code, code_of, release_backend,
-                       run_observed, snapshot)
+from ._capture import (NOT_FUNCTIONS, Call, FrameObserver, acquire_backend, check_code, code_of,
+                       release_backend, run_observed, snapshot)
 from ._config import CONFIGURED, Unset, config_version, thread_enabled, traced_enabled_test
 from ._errors import SinkError, TraceWarning
-from ._format import Fmt, Renderer, format_line, pick
+from ._format import Fmt, Renderer, format_line, pick, printable
 from ._options import Emitters, Formats, Index, Locals, TraceOptions, Watch
 from ._patch import Patch, apply_patch, resolve_path
 from ._sinks import Sink, resolve_sink
+from ._specs import CONTENT, get_spec
 
 __all__ = ["CaptureHandle", "TraceHandle", "capture", "emit", "trace", "traced"]
 
@@ -40,10 +42,11 @@ class _Output(NamedTuple):
 class _Run:
     """State of one recorded call: the Call, the output, deferred problems."""
 
-    __slots__ = ("call", "output", "warnings", "sink_error")
+    __slots__ = ("call", "output", "warnings", "sink_error", "ordinal")
 
-    def __init__(self, call: Call, output: _Output) -> None:
+    def __init__(self, call: Call, output: _Output, ordinal: int = 0) -> None:
         self.call = call
+        self.ordinal = ordinal
         self.output = output
         self.warnings: list[str] = []
         self.sink_error: SinkError | None = None
@@ -58,13 +61,23 @@ class _Probe:
         self.options = options
         self.where = where
         self.code: Any = None
+        #: ``file:line`` of the traced function, for the json style (None: not a Python function).
+        self.source: str | None = None
         self.ncalls = 0
         self.disabled_reason: str | None = None
         self._count_lock = threading.Lock()
 
     def _prepare_code(self, original: Any) -> None:
+        found = code_of(original)
+        if found is not None:
+            self.source = f"{found.co_filename}:{found.co_firstlineno}"
         names = list(self.options.locals.values()) + list(self.options.watch)
-        if names:
+        if (self.options.all_locals or self.options.block is not None) and not names:
+            # Every local, for locals=True and for a block, when there are locals to read.
+            code = code_of(original)
+            if code is not None and not code.co_flags & NOT_FUNCTIONS:
+                self.code = code
+        elif names:
             self.code = code_of(original)
             check_code(self.code, names, self.where)
 
@@ -77,7 +90,8 @@ class _Probe:
                 output: _Output) -> Any:
         with self._count_lock:
             self.ncalls += 1
-        run = _Run(Call(instance, args, kwargs), output)
+            ordinal = self.ncalls
+        run = _Run(Call(instance, args, kwargs), output, ordinal)
         observer = None
         if self.code is not None:
             observer = FrameObserver(self.options.watch, functools.partial(self._assigned, run))
@@ -100,7 +114,19 @@ class _Probe:
         if observer is None:
             return
         call = run.call
+        if not observer.claimed:
+            if call.exception is None:
+                run.warnings.append(
+                    f"tracehooks: the locals of {self.where} could not be read: no frame running its "
+                    f"code ({self.source}) was seen during the call, so none of its locals is emitted; "
+                    "compiled code (torch.compile runs a graph in its place) or a callable that does "
+                    "not run that code cannot be observed (torch.compiler.disable keeps it eager)")
+            return
         call.locals = observer.final
+        if self.options.all_locals:
+            for local, value in call.locals.items():
+                if local not in call.named and printable(value):
+                    call.named[local] = value if self.emitting else snapshot(value)
         for emitted, local in self.options.locals.items():
             if local in call.locals:
                 value = call.locals[local]
@@ -136,14 +162,35 @@ class _Probe:
                 return
             if not self._line(run, name, value):
                 return
+        result = run.call.result
+        if self.options.all_locals and printable(result) and not self._line(run, "result", result):
+            return
+        if self.options.block is not None:
+            self._block(run)
 
-    def _line(self, run: _Run, name: str, value: Any) -> bool:
+    def _block(self, run: _Run) -> None:
+        try:
+            entries = list(self.options.block(run.call))
+        except Exception as exc:
+            self._disable(f"block= callable raised {type(exc).__name__}: {exc}", run)
+            return
+        for entry in entries:
+            if not self._line(run, *entry):
+                return
+
+    def _line(self, run: _Run, name: str, value: Any, style: str | None = None) -> bool:
         if self.disabled_reason is not None:
             return False
         renderer, sink = run.output
         try:
-            text = renderer(name, pick(value, self.options.index_for(name)),
-                            self.options.formats.get(name))
+            if style is not None:
+                renderer = renderer.restyled(style)
+            picked = pick(value, self.options.index_for(name))
+            if renderer.json:
+                text = renderer(name, picked, self.options.formats.get(name), {
+                    "call": run.ordinal, "thread": run.call.thread, "where": self.source})
+            else:
+                text = renderer(name, picked, self.options.formats.get(name))
         except Exception as exc:
             self._disable(f"formatting value {name!r} failed: {type(exc).__name__}: {exc}", run)
             return False
@@ -185,10 +232,14 @@ class TraceHandle(_Probe):
     #: Reads the options of the older spelling ``TraceHandle(target, name, {option: value})``.
     _options_from = TraceOptions
 
-    def __init__(self, target: Any, name: str, options: TraceOptions | Mapping[str, Any]) -> None:
+    def __init__(self, target: Any, name: str, options: TraceOptions | Mapping[str, Any],
+                 given: Mapping[str, Any] | None = None) -> None:
         if not isinstance(options, TraceOptions):
             options = self._options_from(**options)
         super().__init__(options, name)
+        # The options given to trace(): with none of locals/watch/emit, a registered spec (or
+        # locals=True) decides what is printed when the trace starts.
+        self._given = dict(given) if given is not None else None
         self.target = target
         self.name = name
         self.patch: Patch | None = None
@@ -230,7 +281,7 @@ class TraceHandle(_Probe):
 
         Example:
             >>> import math
-            >>> handle = trace(math, "floor").start()
+            >>> handle = trace(math, "floor", sink=[]).start()
             >>> math.floor(1.5), handle.ncalls
             (1, 1)
             >>> handle.undo()
@@ -239,6 +290,9 @@ class TraceHandle(_Probe):
             raise RuntimeError(f"{self!r} was already started; create a new one to trace again")
         parent, attribute, original = resolve_path(self.target, self.name)
         self.where = f"{_owner_name(parent)}.{attribute}"
+        if self._given is not None:
+            self.options = _spec_options(self.target, attribute, self._given,
+                                         self.options) or self.options
         self._prepare_code(original)
         if self.emitting:
             renderer, sink, self._owned = self.options.output()
@@ -299,6 +353,20 @@ class TraceHandle(_Probe):
         return self._record(wrapped, instance, args, kwargs, self._output)
 
 
+def _spec_options(target: Any, attribute: str, given: Mapping[str, Any],
+                  options: TraceOptions) -> TraceOptions | None:
+    """The options of a trace from its registered spec under those ``given``; ``locals=True`` for a
+    bare trace without a spec; None: keep ``options``.  Entry points load only for a bare trace."""
+    bare = not any(key in given for key in CONTENT)
+    owner = sys.modules.get(target, target) if isinstance(target, str) else target
+    spec = get_spec(owner, attribute, load=bare)
+    if spec is not None:
+        return spec.options(given, options.all_threads)
+    if bare:
+        return TraceOptions(locals=True, all_threads=options.all_threads, **given)
+    return None
+
+
 def _owner_name(parent: Any) -> str:
     if isinstance(parent, type):
         return parent.__qualname__
@@ -340,6 +408,10 @@ def trace(target: Any, name: str, *, locals: Locals | None = None, watch: Watch 
           all_threads: bool = False) -> TraceHandle:
     """Trace calls of ``target.name`` (class, instance or module attribute) in a ``with`` block.
 
+    Given none of ``locals``, ``watch`` or ``emit``, it prints what the spec registered for the
+    method says (:func:`register_spec`, entry point group ``tracehooks.specs``), else every
+    printable local at return and the result, as ``locals=True`` does; options given win over a
+    spec's.  ``style="json"`` writes JSON lines with the exact values.
     ``locals`` are printed at return, ``watch``ed locals as they are
     assigned, then each ``emit`` entry; ``index`` picks one element of a
     batched value and ``formats`` sets the format of one name; ``prefix``,
@@ -354,9 +426,11 @@ def trace(target: Any, name: str, *, locals: Locals | None = None, watch: Watch 
         ...     _ = math.hypot(6, 8)
         TRACE_PY:hyp=10
     """
-    return TraceHandle(target, name, TraceOptions(
-        locals=locals, watch=watch, emit=emit, index=index, formats=formats, prefix=prefix,
-        style=style, fmt=fmt, sink=sink, all_threads=all_threads))
+    given = {key: value for key, value in (
+        ("locals", locals), ("watch", watch), ("emit", emit), ("index", index), ("formats", formats),
+        ("prefix", prefix), ("style", style), ("fmt", fmt), ("sink", sink))
+        if value is not None and value is not CONFIGURED}
+    return TraceHandle(target, name, TraceOptions(all_threads=all_threads, **given), given)
 
 
 def capture(target: Any, name: str, *, locals: Locals | None = None, watch: Watch | None = None,

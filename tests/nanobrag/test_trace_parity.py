@@ -42,26 +42,24 @@ def traced_lines(case: ReferenceCase):
 
 
 @pytest.mark.parametrize("name", case_names())
-def test_trace_matches_c(name):
+def test_trace_matches_c(name, trace_check):
     """Every TRACE_C value has its TRACE_PY counterpart, equal to rtol 1e-12 (atol 0), within its derived
     tolerance, or a declared quirk."""
     case = ReferenceCase(name)
     lines, tolerances = traced_pixel(case)
-    report = tracehooks.diff_traces(case.folder / "trace_c.log", lines, rtol=RTOL, atol=0.0,
-                                    quirks=QUIRKS_PATH, tolerances=tolerances)
-    assert report.ok, report.summary()
+    trace_check.extend(lines)
+    report = trace_check.against(case.folder / "trace_c.log", rtol=RTOL, atol=0.0, quirks=QUIRKS_PATH,
+                                 tolerances=tolerances)
     compared = report.count("match") + report.count("tolerated") + report.count("quirk")
     assert compared == len(report.c.records) == len(report.py.records)
 
 
-def test_pix0_harness_output_matches_the_c_detector_block(capsys):
+def test_pix0_harness_output_matches_the_c_detector_block(capsys, trace_check):
     """python -m nanobrag_torch.trace pix0 on the seed case: its whole detector block equals the C's."""
     case = ReferenceCase("seed_supervisor_pix0")
     assert trace_main(["pix0", "--cmd", str(case.folder / "cmd.txt")]) == 0
-    out = capsys.readouterr().out
-    report = tracehooks.diff_traces(case.folder / "trace_c.log", out.splitlines(), rtol=RTOL,
-                                    quirks=QUIRKS_PATH, py_subset=True)
-    assert report.ok, report.summary()
+    trace_check.extend(capsys.readouterr().out.splitlines())
+    report = trace_check.against(case.folder / "trace_c.log", rtol=RTOL, quirks=QUIRKS_PATH, py_subset=True)
     assert {r.name for r in report.py.records} == detector_block_names(report.c)
 
 
@@ -76,13 +74,12 @@ def detector_block_names(c_trace):
 
 
 @pytest.mark.parametrize("name", case_names("geom_"))
-def test_pix0_harness_matches_every_geometry_case(name, capsys):
+def test_pix0_harness_matches_every_geometry_case(name, capsys, trace_check):
     """The pix0 harness output diffs as MATCH against each geometry case (pixel block not traced)."""
     case = ReferenceCase(name)
     assert trace_main(["pix0", "--cmd", str(case.folder / "cmd.txt")]) == 0
-    report = tracehooks.diff_traces(case.folder / "trace_c.log", capsys.readouterr().out.splitlines(),
-                                    rtol=RTOL, quirks=QUIRKS_PATH, py_subset=True)
-    assert report.ok, report.summary()
+    trace_check.extend(capsys.readouterr().out.splitlines())
+    report = trace_check.against(case.folder / "trace_c.log", rtol=RTOL, quirks=QUIRKS_PATH, py_subset=True)
     assert {r.name for r in report.py.records} == detector_block_names(report.c)
 
 

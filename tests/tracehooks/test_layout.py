@@ -6,10 +6,11 @@ imports included):
 * base, shared by both stacks: ``_errors`` (exceptions, quoting input) and ``_grammar`` (the shapes
   of a trace line and of a value);
 * the tracing stack: ``_format``, ``_sinks``, ``_patch``, ``_monitor`` < ``_capture``, ``_config``
-  < ``_options`` < ``_trace``;
+  < ``_options`` < ``_specs`` < ``_trace``;
 * the diff stack: ``_values`` < ``_parse``, ``_compare`` < ``_hints``, ``_quirks`` < ``_judge``
   < ``_diff`` < ``_report`` < ``_report_json`` < ``_cli``;
-* the package: ``__init__`` (re-exports both stacks, never ``_cli``) and ``__main__`` (runs ``_cli``).
+* the package: ``__init__`` (re-exports both stacks, never ``_cli``), ``__main__`` (runs ``_cli``) and
+  ``pytest_plugin`` (uses the public API only).
 
 A module imports only the base and the lower layers of its own stack; the two stacks never import
 each other. Every module is in exactly one layer, so a new module must be placed here first.
@@ -31,6 +32,7 @@ TRACING = [
     ("_format", "_sinks", "_patch", "_monitor"),
     ("_capture", "_config"),
     ("_options",),
+    ("_specs",),
     ("_trace",),
 ]
 DIFF = [
@@ -43,7 +45,7 @@ DIFF = [
     ("_report_json",),
     ("_cli",),
 ]
-PACKAGE_LAYER = ("__init__", "__main__")
+PACKAGE_LAYER = ("__init__", "__main__", "pytest_plugin")
 
 
 def modules() -> dict[str, ast.Module]:
@@ -81,6 +83,7 @@ def allowed_imports() -> dict[str, set[str]]:
     everything = set(allowed)
     allowed["__init__"] = everything - {"_cli"}
     allowed["__main__"] = {"_cli"}
+    allowed["pytest_plugin"] = set()  # the public API only (``import tracehooks``)
     return allowed
 
 
