@@ -1,41 +1,37 @@
-"""Overhead of tracehooks: prints median times per call and ratios (no assertions).
+"""Overhead of tracehooks per call: the table of docs/tracehooks.md "Overhead" (no assertions).
 
 Run: python benchmarks/bench_tracehooks.py [--quick]
 
-Each time includes the cost of calling the timed lambda, for the baseline
-and the measured case alike; the ``+N ns`` column is the difference.
-
-1. a @traced function while tracing is off vs the same undecorated function;
-2. a traced method with locals capture (and with watched locals) vs the plain method;
-3. unrelated code run while a trace is active vs with no trace, plus code
-   called from inside a traced call (the frames a tracer sees but ignores).
+The traced method takes about 3 µs (``a = v*2.0; b = a+1.0; c = float(b.sum()); return c`` on
+an 8-element numpy array); every trace writes to a list sink, emptied between runs.  Each row
+is the median over ``repeat`` runs of the time per call, taken with the baseline in the same
+process and run; ``ratio`` is traced/plain and ``added`` the difference per call.  Times are
+process CPU time, which a second busy process on the machine disturbs less than wall time.
 """
 
 from __future__ import annotations
 
 import statistics
 import sys
-import timeit
+import time
 from collections.abc import Callable
 
+import numpy
+
 import tracehooks
+
+
+class Model:
+    def step(self, v):
+        a = v * 2.0
+        b = a + 1.0
+        c = float(b.sum())
+        return c
 
 
 def kernel(x):
     y = x * 2.0 + 1.0
     return y
-
-
-traced_kernel = tracehooks.traced(locals=["y"], sink=lambda line: None)(kernel)
-
-
-class Geometry:
-    def pixel(self, slow, fast):
-        fdet = slow * 0.1 + 0.05
-        sdet = fast * 0.1 + 0.05
-        distance = (fdet * fdet + sdet * sdet + 0.01) ** 0.5
-        scale = 1.0 / distance
-        return scale
 
 
 def helper(i):
@@ -49,75 +45,71 @@ def unrelated_work():
     return total
 
 
-def traced_outer():
-    total = unrelated_work()
-    return total
+def per_call(function: Callable[[], object], number: int, repeat: int,
+             lines: list[str] | None = None) -> float:
+    """Median over ``repeat`` runs of the CPU time per call, in seconds."""
+    runs = []
+    for _ in range(repeat):
+        if lines is not None:
+            lines.clear()
+        start = time.process_time()
+        for _ in range(number):
+            function()
+        runs.append((time.process_time() - start) / number)
+    return statistics.median(runs)
 
 
-def median_per_call(function: Callable[[], object], number: int, repeat: int) -> float:
-    """Median over ``repeat`` runs of the time per call, in seconds."""
-    runs = timeit.repeat(function, number=number, repeat=repeat)
-    return statistics.median(runs) / number
+def traced_per_call(number: int, repeat: int, **options: object) -> tuple[float, float]:
+    """(plain, traced) time per call of ``Model.step`` traced with ``options``, interleaved."""
+    model, v, lines = Model(), numpy.arange(8.0), []
+    call = lambda: model.step(v)  # noqa: E731
+    plain, traced = [], []
+    for _ in range(repeat):
+        plain.append(per_call(call, number, 1))
+        with tracehooks.trace(Model, "step", sink=lines, **options):
+            traced.append(per_call(call, number, 1, lines))
+    return statistics.median(plain), statistics.median(traced)
 
 
-def report(title: str, baseline: float, measured: float, labels: tuple[str, str]) -> None:
-    print(f"{title}")
-    print(f"  {labels[0]:<40} {baseline * 1e9:12.1f} ns/call")
-    print(f"  {labels[1]:<40} {measured * 1e9:12.1f} ns/call   ratio {measured / baseline:6.2f}x"
-          f"   ({(measured - baseline) * 1e9:+.0f} ns)")
+def traced_off(number: int, repeat: int) -> tuple[float, float]:
+    wrapped = tracehooks.traced(locals=["y"], sink=[])(kernel)
+    plain, off = [], []
+    for _ in range(repeat):
+        plain.append(per_call(lambda: kernel(1.5), number, 1))
+        off.append(per_call(lambda: wrapped(1.5), number, 1))
+    return statistics.median(plain), statistics.median(off)
 
 
-def bench_traced_off(number: int, repeat: int) -> None:
-    plain = median_per_call(lambda: kernel(1.5), number, repeat)
-    off = median_per_call(lambda: traced_kernel(1.5), number, repeat)
-    report("1. @traced while tracing is off", plain, off, ("undecorated function", "@traced, off"))
-    with tracehooks.enabled():
-        on = median_per_call(lambda: traced_kernel(1.5), number // 10, repeat)
-    report("   (for reference) @traced while on, locals=['y'], null sink", plain, on,
-           ("undecorated function", "@traced, on"))
+def unrelated(number: int, repeat: int) -> tuple[float, float]:
+    plain, active = [], []
+    for _ in range(repeat):
+        plain.append(per_call(unrelated_work, number, 1))
+        with tracehooks.trace(Model, "step", locals=["a"], watch=["b"], sink=[]):
+            active.append(per_call(unrelated_work, number, 1))
+    return statistics.median(plain), statistics.median(active)
 
 
-def bench_locals_capture(number: int, repeat: int) -> None:
-    geometry = Geometry()
-    plain = median_per_call(lambda: geometry.pixel(3, 4), number, repeat)
-    null = lambda line: None  # noqa: E731 - measure capture, not I/O
-    with tracehooks.trace(Geometry, "pixel", locals=["fdet", "sdet", "scale"], sink=null):
-        captured = median_per_call(lambda: geometry.pixel(3, 4), number // 10, repeat)
-    report("2. traced method, locals capture (3 locals printed)", plain, captured,
-           ("plain method", "trace(locals=...)"))
-    with tracehooks.trace(Geometry, "pixel", watch=["fdet", "sdet", "distance", "scale"],
-                          sink=null):
-        watched = median_per_call(lambda: geometry.pixel(3, 4), number // 10, repeat)
-    report("   traced method, 4 watched locals (line events)", plain, watched,
-           ("plain method", "trace(watch=...)"))
-
-
-def bench_unrelated(number: int, repeat: int) -> None:
-    this = sys.modules[__name__]
-    plain = median_per_call(unrelated_work, number, repeat)
-    with tracehooks.trace(Geometry, "pixel", locals=["scale"], watch=["fdet"],
-                          sink=lambda line: None):
-        active = median_per_call(unrelated_work, number, repeat)
-    report("3. unrelated code (1000 Python calls) while a trace is active", plain, active,
-           ("no trace", "trace active on another target"))
-    outer_plain = median_per_call(traced_outer, number, repeat)
-    with tracehooks.trace(this, "traced_outer", locals=["total"], sink=lambda line: None):
-        outer_traced = median_per_call(this.traced_outer, number, repeat)
-    report("   the same work called from inside a traced call", outer_plain, outer_traced,
-           ("untraced caller", "caller traced with locals="))
-    with tracehooks.trace(this, "traced_outer", watch=["total"], sink=lambda line: None):
-        outer_watched = median_per_call(this.traced_outer, number, repeat)
-    report("   the same, caller traced with watch= (line events)", outer_plain, outer_watched,
-           ("untraced caller", "caller traced with watch="))
+def row(case: str, plain: float, traced: float, target: str) -> str:
+    return (f"| {case} | {plain * 1e6:.2f} µs | {traced * 1e6:.2f} µs | {traced / plain:.2f}× | "
+            f"{(traced - plain) * 1e6:+.3f} µs | {target} |")
 
 
 def main() -> None:
     quick = "--quick" in sys.argv
-    number, repeat = (20_000, 5) if quick else (200_000, 7)
-    print(f"Python {sys.version.split()[0]}; timeit.repeat medians of {repeat} runs")
-    bench_traced_off(number, repeat)
-    bench_locals_capture(number, repeat)
-    bench_unrelated(max(number // 1000, 20), repeat)
+    number, repeat = (2_000, 5) if quick else (10_000, 9)
+    print(f"Python {sys.version.split()[0]}; medians of {repeat} runs of process CPU time, "
+          "list sink")
+    print()
+    print("| traced with | plain | traced | ratio | added per call | target |")
+    print("|---|---|---|---|---|---|")
+    print(row('`emit={"c": lambda call: call.result}`',
+              *traced_per_call(number, repeat, emit={"c": lambda call: call.result}), "≤ 1.5×"))
+    print(row('`locals=["a", "c"]`', *traced_per_call(number, repeat, locals=["a", "c"]),
+              "≤ 2×"))
+    print(row('`watch=["a", "b"]`', *traced_per_call(number, repeat, watch=["a", "b"]), "≤ 3×"))
+    print(row("`@traced` while tracing is off", *traced_off(number * 10, repeat), "≤ +0.1 µs"))
+    print(row("unrelated code (1000 calls) while a trace is active",
+              *unrelated(max(number // 100, 20), repeat), "≤ 1.02×"))
 
 
 if __name__ == "__main__":

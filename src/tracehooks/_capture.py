@@ -226,8 +226,9 @@ class FrameObserver:
         """Start following ``frame``; its current bindings are the baseline."""
         self.frame = frame
         self.claimed = True
-        local = frame.f_locals
-        self._last = {name: local.get(name, _UNBOUND) for name in self.watch}
+        if self.watch:  # reading f_locals builds a dict: only when there is something to compare
+            local = frame.f_locals
+            self._last = {name: local.get(name, _UNBOUND) for name in self.watch}
 
     def line(self, frame: FrameType) -> None:
         """A new line is about to run: report what the previous one bound."""

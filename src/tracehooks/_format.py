@@ -57,7 +57,7 @@ class PrintfFormat:
         '7 mm'
     """
 
-    __slots__ = ("text", "conversion", "_head", "_spec", "_nonfinite_spec", "_tail")
+    __slots__ = ("text", "conversion", "_head", "_spec", "_nonfinite_spec", "_tail", "_bare_float")
 
     def __init__(self, text: str, head: str, flags: str, rest: str, conversion: str, tail: str):
         self.text = text
@@ -67,6 +67,8 @@ class PrintfFormat:
         # glibc pads inf and nan with spaces even under the 0 flag; Python uses zeros.
         self._nonfinite_spec = f"%{flags.replace('0', '')}{rest}{conversion}"
         self._tail = tail
+        #: A float conversion with no literal text: a row of floats is one ``%`` per item.
+        self._bare_float = conversion in _FLOAT_CONVERSIONS and not head and not tail
 
     def __repr__(self) -> str:
         return f"PrintfFormat({self.text!r})"
@@ -78,6 +80,10 @@ class PrintfFormat:
             >>> compile_format("%g").number(float("-nan"))
             '-nan'
         """
+        if type(value) is float and self._bare_float:
+            body = self._spec % value
+            if "n" not in body and "N" not in body:  # finite (see floats): nothing to repair
+                return body
         if self.conversion in _INT_CONVERSIONS:
             body = self._spec % _as_c_int(value, self.text)
         elif type(value) is int:
@@ -93,6 +99,22 @@ class PrintfFormat:
             # exactly as for -inf, so reuse that rendering.
             body = (self._nonfinite_spec % -math.inf).replace("inf", "nan").replace("INF", "NAN")
         return f"{self._head}{body}{self._tail}"
+
+    def floats(self, values: list[float]) -> str | None:
+        """Finite floats as one space-separated text, or None when the fast path does not apply.
+
+        Example:
+            >>> compile_format("%.3g").floats([0.5, -0.0]), compile_format("%g").floats([1.0, -math.nan])
+            ('0.5 -0', None)
+        """
+        if not self._bare_float:
+            return None
+        spec = self._spec
+        text = ITEM_SEP.join([spec % value for value in values])
+        # inf and nan print with an n (N for %E %F %G); they take the slow path, which follows glibc.
+        if "n" in text or "N" in text:
+            return None
+        return text
 
 
 def _as_c_int(value: int | float, fmt: str) -> int:
@@ -164,6 +186,15 @@ def format_value(value: Any, fmt: Fmt = "%.15g") -> str:
 
 
 def _text(value: Any, spec: PrintfFormat) -> str:
+    kind = type(value)
+    if kind is float:
+        return spec.number(value)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and kind is numpy.ndarray and value.ndim == 1 and value.dtype.kind == "f":
+        # tolist() gives the doubles exactly (float32 promoted, as C's printf receives it).
+        text = spec.floats(value.tolist())
+        if text is not None:
+            return text
     cells = _cells(value, spec)
     if isinstance(cells, str):
         return cells
@@ -275,7 +306,7 @@ class Renderer:
         'DETECTOR_PIX0_VECTOR 0.1 0.0065 -0.0065'
     """
 
-    __slots__ = ("prefix", "style", "fmt", "json", "_head", "_sep", "_fields")
+    __slots__ = ("prefix", "style", "fmt", "json", "_head", "_sep", "_fields", "_spec")
 
     def __init__(self, prefix: str = "TRACE_PY", style: str = "space", fmt: Fmt = "%.15g"):
         if not isinstance(prefix, str):
@@ -283,8 +314,8 @@ class Renderer:
         if style not in STYLES:
             raise ValueError(f"style {style!r} is not supported; allowed: "
                              f"{', '.join(repr(s) for s in STYLES)}")
-        if not callable(fmt):
-            compile_format(fmt)
+        #: The compiled printf format (None for a callable format).
+        self._spec = None if callable(fmt) else compile_format(fmt)
         self.prefix = prefix
         self.style = style
         self.fmt = fmt
@@ -322,7 +353,10 @@ class Renderer:
 
         ``context`` (the call's ``call``, ``thread`` and ``where``) is written by the json style only.
         """
-        fmt = self.fmt if fmt is None else fmt
+        if fmt is None:
+            if self._spec is not None and not self.json and not self._fields:
+                return f"{self._head}{name}{self._sep}{_text(value, self._spec)}"
+            fmt = self.fmt
         if self.json:
             return self._json(name, value, fmt, context)
         if self._fields:

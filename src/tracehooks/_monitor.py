@@ -8,10 +8,11 @@ Other tools -- and ``sys.settrace`` tracers, which CPython 3.12 runs as a
 separate client of the same machinery -- keep receiving their own events.
 
 A frame is claimed at PY_START by the observers waiting on that thread for
-that code, so recursive frames of the same code are left alone.  LINE and
-PY_RETURN reach the claimed frame's observers.  PY_UNWIND cannot be enabled
-per code object, so an exception exit is completed by ``run``'s ``finally``
-from the frame object, which keeps its locals after the frame finished.
+that code, so recursive frames of the same code are left alone.  LINE events
+reach the claimed frame's observers.  No event is taken at the exit: ``run``'s
+``finally`` completes every call (return or exception; PY_UNWIND cannot be
+enabled per code object anyway) from the frame object, which keeps its
+locals after the frame finished -- one callback a call fewer.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ _TOOL_NAME = "tracehooks"
 # profilers and optimizers; prefer the unassigned ones.
 _PREFERRED_IDS = (3, 4, 2, 1, 0, 5)
 _EVENTS: Any = sys.monitoring.events if hasattr(sys, "monitoring") else None
-_BASE_EVENTS = (_EVENTS.PY_START | _EVENTS.PY_RETURN) if _EVENTS is not None else 0
+_BASE_EVENTS = _EVENTS.PY_START if _EVENTS is not None else 0
 
 
 class Observer(Protocol):
@@ -40,7 +41,6 @@ class Observer(Protocol):
 
     def claim(self, frame: FrameType) -> None: ...
     def line(self, frame: FrameType) -> None: ...
-    def returned(self, frame: FrameType) -> None: ...
     def finish(self) -> None: ...
 
 
@@ -89,7 +89,7 @@ class _Monitor:
             self._count(code, -1, lines)
         self.users -= 1
         if self.users == 0:
-            for event in (_EVENTS.PY_START, _EVENTS.LINE, _EVENTS.PY_RETURN):
+            for event in (_EVENTS.PY_START, _EVENTS.LINE):
                 sys.monitoring.register_callback(self.tool, event, None)
             sys.monitoring.free_tool_id(self.tool)
             self.tool = None
@@ -106,7 +106,6 @@ class _Monitor:
                                f"taken: {taken}")
         monitoring.register_callback(tool, _EVENTS.PY_START, self._on_start)
         monitoring.register_callback(tool, _EVENTS.LINE, self._on_line)
-        monitoring.register_callback(tool, _EVENTS.PY_RETURN, self._on_return)
         self.tool = tool
 
     def run(self, code: CodeType, observer: Observer | None, function: Callable[..., Any],
@@ -117,14 +116,27 @@ class _Monitor:
         key = (threading.get_ident(), id(code))
         lines = observer.wants_lines
         with self.lock:
-            self._use(code, lines)
+            counts = self.codes.get(id(code))
+            if counts is not None and (counts[1] or not lines):
+                # The events wanted are on already (a started trace holds them): only count.
+                counts[0] += 1
+                counts[1] += lines
+                self.users += 1
+            else:
+                self._use(code, lines)
             self.waiting.setdefault(key, []).append(observer)
         try:
             return function(*args, **kwargs)
         finally:
             with self.lock:
                 self._forget(key, observer)
-                self._unuse(code, lines)
+                counts = self.codes[id(code)]
+                if counts[0] > 1 and (counts[1] > 1 or not lines) and self.users > 1:
+                    counts[0] -= 1  # another user keeps the events and the tool id: only count
+                    counts[1] -= lines
+                    self.users -= 1
+                else:
+                    self._unuse(code, lines)
             observer.finish()
 
     def _count(self, code: CodeType, step: int, lines: bool) -> None:
@@ -172,13 +184,6 @@ class _Monitor:
             for observer in tuple(observers):
                 if observer.wants_lines:
                     observer.line(frame)
-
-    def _on_return(self, code: CodeType, offset: int, value: Any) -> None:
-        frame = sys._getframe(1)
-        observers = self.frames.get(frame)
-        if observers:
-            for observer in tuple(observers):
-                observer.returned(frame)
 
 
 MONITOR = _Monitor()

@@ -85,7 +85,10 @@ class _Probe:
         if self.code is not None:
             observer = FrameObserver(self.options.watch, functools.partial(self._assigned, run))
         try:
-            run.call.result = run_observed(self.code, observer, wrapped, args, kwargs)
+            if observer is None:
+                run.call.result = wrapped(*args, **kwargs)
+            else:
+                run.call.result = run_observed(self.code, observer, wrapped, args, kwargs)
         except BaseException as exc:
             run.call.exception = exc
             self._collect(run, observer)
@@ -174,12 +177,13 @@ class _Probe:
         try:
             if style is not None:
                 renderer = renderer.restyled(style)
-            picked = pick(value, self.options.index_for(name))
+            options = self.options
+            picked = value if options.index is None else pick(value, options.index_for(name))
             if renderer.json:
-                text = renderer(name, picked, self.options.formats.get(name), {
+                text = renderer(name, picked, options.formats.get(name), {
                     "call": run.ordinal, "thread": run.call.thread, "where": self.source})
             else:
-                text = renderer(name, picked, self.options.formats.get(name))
+                text = renderer(name, picked, options.formats.get(name))
         except Exception as exc:
             self._disable(f"formatting value {name!r} failed: {type(exc).__name__}: {exc}", run)
             return False
