@@ -1,16 +1,20 @@
 """Speed and memory of the nanobrag_torch port against the nanoBragg C program (prints; asserts nothing).
 
 Run: NANOBRAGG_BIN=/path/to/nanoBragg python benchmarks/bench_simulator.py [--quick] [--cases NAME ...]
-     [--repeats N] [--device cpu] [--dtype float64] [--no-memory] [--json FILE]
+     [--repeats N] [--device cpu] [--dtype float64] [--no-memory] [--no-process] [--json FILE]
 
-For each case (a nanoBragg command line, printed before the table) the port is timed from parsing the
-command line (which reads the HKL file) to the finished image: one warm-up run, then ``--repeats``
-timed runs, median reported. The port runs in ``c_compat`` mode, the mode meant to reproduce the C's
-image bit for bit. With ``NANOBRAGG_BIN`` set, the C binary is timed on the same command line as a whole
+For each case (a nanoBragg command line, printed before the table) the port is timed two ways, in
+``c_compat`` mode (the mode meant to reproduce the C's image bit for bit): as a whole process
+(``python -m nanobrag_torch``, the C's flags, median of ``--repeats``), and in this process, where the
+render (``Simulator.run()``, after parsing and building) is timed after one warm-up run, median of
+``--repeats``, with its user+system CPU time over wall time. A fresh process also reports the start-up:
+``import torch``, then parsing, building and rendering the first batch of pixels. With ``NANOBRAGG_BIN`` set, the C binary is timed on the same command line as a whole
 process (it reads the HKL file too), with ``OMP_NUM_THREADS`` equal to ``torch.get_num_threads()``, and
 the images are compared in float32 ulps: against the last timed C run, and against one extra C run with
 ``OMP_NUM_THREADS=1``, because some C code paths give thread-count-dependent images (quirks 15, 20 and
 26 in tests/data/c_reference/README.md) and the port follows the single-thread C.
+
+Every whole process (port and C) also reports its peak resident set and its CPU time over wall time.
 
 Memory: peak resident set of a fresh process that renders a 4096x4096 image, minus that of a fresh
 process that stops after building the simulator; same for the C binary. Exit status 0 unless a run
@@ -50,6 +54,7 @@ MEMORY_TARGET_MB = 4000.0
 TINY = "-cell 100 100 100 90 90 90 -default_F 1 -N 1 -detpixels 4".split()
 BASE = ("-cell 100 100 100 90 90 90 -misset 5 10 15 -hkl ../inputs/cubic.hkl -N 5 -lambda 1 "
         "-distance 100 -pixel 0.1").split()
+ISSUE = "-cell 79 79 38 90 90 90 -default_F 100 -N 10 -lambda 1 -distance 150 -pixel 0.1".split()
 
 
 @dataclass
@@ -93,8 +98,8 @@ def benchmark_cases(quick: bool) -> List[Case]:
     """The fixed case list, by growing number of evaluations; ``quick`` shrinks every detector.
 
     Example:
-        >>> [case.name for case in benchmark_cases(quick=True)][:3]
-        ['default', 'interpolate_N2', 'oversample3']
+        >>> [case.name for case in benchmark_cases(quick=True)][:4]
+        ['rotation_1024', 'rotation_mosaic', 'auto_oversample_512', 'default']
     """
     detector = ["-detpixels", "96" if quick else "1024", "-oversample"]
     # nanoBragg switches interpolation off for the rest of the run at the first pixel whose (h, k, l) lies
@@ -104,7 +109,13 @@ def benchmark_cases(quick: bool) -> List[Case]:
     seed_note = "64x64 ROI of the full detector" if quick else "full 2463x2527 detector, no -roi"
     divergence = "-hdivrange 2 -vdivrange 2 -hdivsteps 3 -vdivsteps 3 -dispersion 2 -dispsteps 3".split()
     rotation = "-phi 0 -osc 1 -phisteps 10 -mosaic 0.5 -mosaic_domains 10".split()
+    # The command lines of the speed issue: a 79x79x38 cell without HKL file, 2x2 sub-pixels, 4 phi steps.
+    size = ["-detpixels", "96" if quick else "1024"]
+    spindle = "-oversample 2 -phisteps 4 -osc 0.4".split()
     return [
+        Case("rotation_1024", ISSUE + size + spindle),
+        Case("rotation_mosaic", ISSUE + size + spindle + "-mosaic 0.2 -mosaic_domains 4".split()),
+        Case("auto_oversample_512", ISSUE + ["-detpixels", "48" if quick else "512"], "oversample chosen by the C's rule"),
         Case("default", BASE + detector + ["1"]),
         Case("interpolate_N2", interpolate + detector + ["1"]),
         Case("oversample3", BASE + detector + ["3"]),
@@ -181,26 +192,76 @@ def _synchronize(device: str) -> None:
 
 @dataclass
 class _PortResult:
-    seconds: List[float]
+    seconds: List[float]  # render (run()) wall times
+    cpu_over_wall: List[float]  # user + system CPU time of this process over wall time, per render
     image: np.ndarray  # the last image, as float32
     pixels: int
     evaluations_per_pixel: int
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _time_port(case: Case, folder: Path, device: str, dtype: torch.dtype, repeats: int) -> _PortResult:
     seconds: List[float] = []
+    ratios: List[float] = []
     with _working_directory(folder):
+        simulator = build_simulator(case.argv, device, dtype)
         for attempt in range(repeats + 1):
-            start = time.perf_counter()
-            simulator = build_simulator(case.argv, device, dtype)
+            cpu, start = _cpu_seconds(), time.perf_counter()
             image = simulator.run()
             _synchronize(device)
             elapsed = time.perf_counter() - start
             if attempt > 0:  # attempt 0 is the warm-up
                 seconds.append(elapsed)
+                ratios.append((_cpu_seconds() - cpu) / elapsed)
     pixels = int(simulator.rendered_pixels()[0].numel())
     as_float32 = image.detach().to("cpu", torch.float32).numpy()
-    return _PortResult(seconds, as_float32, pixels, int(simulator.evaluations_per_pixel))
+    return _PortResult(seconds, ratios, as_float32, pixels, int(simulator.evaluations_per_pixel))
+
+
+def _port_command(argv: Sequence[str], settings: "Settings") -> List[str]:
+    return [sys.executable, "-m", "nanobrag_torch", *argv, *C_QUIET, "-c_compat", "-device", settings.device,
+            "-dtype", settings.dtype_name]
+
+
+def _time_port_process(case: Case, space: "Workspace", settings: "Settings") -> dict:
+    """Whole-process runs of the port's command line: median seconds, CPU over wall, peak memory."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(settings.threads))
+    runs = [run_measured(_port_command(case.argv, settings), space, env=env) for _ in range(settings.repeats)]
+    failed = [run for run in runs if run["returncode"] != 0]
+    if failed:
+        return {"error": "port process failed: " + "\n".join(failed[0]["output"][-5:])}
+    return {"process_seconds": [run["seconds"] for run in runs],
+            "process_median_s": statistics.median(run["seconds"] for run in runs),
+            "process_cpu_over_wall": statistics.median(run["cpu_seconds"] / run["seconds"] for run in runs),
+            "process_max_rss_mb": max(run["max_rss_mb"] for run in runs)}
+
+
+def _startup_probe(device: str, dtype_name: str) -> int:
+    # Child process body (torch is imported already): parse + build + the first batch of pixels.
+    argv = json.load(sys.stdin)
+    start = time.perf_counter()
+    simulator = build_simulator(argv, device, getattr(torch, dtype_name))
+    first, _, slow, fast = next(iter(simulator._batches()))
+    simulator._render_batch(slow, fast, first)
+    _synchronize(device)
+    print(json.dumps({"to_first_batch_s": time.perf_counter() - start}))
+    return 0
+
+
+def _measure_startup(case: Case, space: "Workspace", settings: "Settings") -> dict:
+    """A fresh process: ``import torch`` (timed by a bare interpreter), then parse + build + first batch."""
+    bare = run_measured([sys.executable, "-c", "import torch"], space)
+    command = [sys.executable, str(Path(__file__).resolve()), "--startup-probe", "--device", settings.device,
+               "--dtype", settings.dtype_name]
+    found = run_measured(command, space, stdin=json.dumps(case.argv))
+    if found["returncode"] != 0:
+        return {"error": "start-up probe failed: " + "\n".join(found["output"][-5:])}
+    probe = json.loads(found["output"][-1])
+    return {"import_torch_s": bare["seconds"], "startup_s": probe["to_first_batch_s"]}
 
 
 # -- the C program -----------------------------------------------------------------------------------
@@ -212,23 +273,20 @@ class _CRun:
     returncode: int
     image: Optional[np.ndarray]  # None when the run failed or wrote an image of another size
     log_tail: str
+    cpu_over_wall: float
+    max_rss_mb: float
 
 
 def _run_c(binary: str, argv: Sequence[str], space: Workspace, threads: int, shape: Tuple[int, int]) -> _CRun:
-    folder = space.fresh_folder()
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), LC_ALL="C")
-    with open(folder / "stdout.log", "wb") as log:
-        start = time.perf_counter()
-        done = subprocess.run([binary, *argv, *C_QUIET], cwd=folder, stdout=log, stderr=subprocess.STDOUT,
-                              env=env)
-        seconds = time.perf_counter() - start
-    image = None
-    if done.returncode == 0 and (folder / "image.bin").exists():
-        image = np.fromfile(folder / "image.bin", dtype="<f4")
+    images: list = []
+    done = run_measured([binary, *argv, *C_QUIET], space, env=env, keep=lambda folder: images.append(
+        np.fromfile(folder / "image.bin", dtype="<f4") if (folder / "image.bin").exists() else None))
+    image = images[0] if done["returncode"] == 0 else None
+    if image is not None:
         image = image.reshape(shape) if image.size == shape[0] * shape[1] else None
-    tail = "\n".join((folder / "stdout.log").read_text(errors="replace").splitlines()[-5:])
-    shutil.rmtree(folder, ignore_errors=True)
-    return _CRun(seconds, done.returncode, image, tail)
+    return _CRun(done["seconds"], done["returncode"], image, "\n".join(done["output"][-5:]),
+                 done["cpu_seconds"] / done["seconds"], done["max_rss_mb"])
 
 
 def _compare_with_c(case: Case, space: Workspace, settings: "Settings", port: _PortResult) -> dict:
@@ -245,9 +303,12 @@ def _compare_with_c(case: Case, space: Workspace, settings: "Settings", port: _P
                           f"float image); its last output lines:\n{failed[0].log_tail}")
         return found
     found["c_median_s"] = statistics.median(found["c_seconds"])
-    found["port_over_c"] = statistics.median(port.seconds) / found["c_median_s"]
+    found["c_cpu_over_wall"] = statistics.median(run.cpu_over_wall for run in timed)
+    found["c_max_rss_mb"] = max(run.max_rss_mb for run in timed)
+    found["render_over_c"] = statistics.median(port.seconds) / found["c_median_s"]
     found["agreement_c_threads"] = ulp_difference(port.image, timed[-1].image)
     found["agreement_c_1thread"] = ulp_difference(port.image, reference.image)
+    found["correlation_c_1thread"] = float(np.corrcoef(port.image.ravel(), reference.image.ravel())[0, 1])
     return found
 
 
@@ -288,6 +349,7 @@ class Settings:
     repeats: int
     binary: Optional[str]
     threads: int
+    processes: bool = True  # also time the port as whole processes, and its start-up
 
     @property
     def dtype(self) -> torch.dtype:
@@ -301,8 +363,8 @@ def benchmark_case(case: Case, space: Workspace, settings: Settings) -> dict:
     Example:
         >>> with Workspace() as space:
         ...     row = benchmark_case(Case("t", TINY), space, Settings("cpu", "float64", 1, None, 1))
-        >>> row["pixels"], row["evaluations_per_pixel"], len(row["port_seconds"])
-        (16, 1, 1)
+        >>> row["pixels"], row["evaluations_per_pixel"], len(row["render_seconds"]), len(row["process_seconds"])
+        (16, 1, 1, 1)
     """
     row: dict = {"name": case.name, "command": case.command, "note": case.note}
     try:
@@ -312,9 +374,15 @@ def benchmark_case(case: Case, space: Workspace, settings: Settings) -> dict:
         row["error"] = f"port crashed: {type(error).__name__}: {error}"
         return row
     row.update(pixels=port.pixels, evaluations_per_pixel=port.evaluations_per_pixel,
-               port_seconds=port.seconds, port_median_s=statistics.median(port.seconds))
+               render_seconds=port.seconds, render_median_s=statistics.median(port.seconds),
+               render_cpu_over_wall=statistics.median(port.cpu_over_wall))
+    if settings.processes:
+        row.update(_time_port_process(case, space, settings))
+        row.update(_measure_startup(case, space, settings))
     if settings.binary:
         row.update(_compare_with_c(case, space, settings, port))
+        if "process_median_s" in row and "c_median_s" in row:
+            row["process_over_c"] = row["process_median_s"] / row["c_median_s"]
     return row
 
 
@@ -330,7 +398,7 @@ with open(sys.argv[1], "wb") as log:
     child = subprocess.Popen(sys.argv[2:], stdout=log, stderr=subprocess.STDOUT)
     _, status, usage = os.wait4(child.pid, 0)
 print(json.dumps({"seconds": time.perf_counter() - start, "returncode": os.waitstatus_to_exitcode(status),
-                  "max_rss": usage.ru_maxrss}))
+                  "max_rss": usage.ru_maxrss, "cpu_seconds": usage.ru_utime + usage.ru_stime}))
 """
 
 
@@ -339,8 +407,10 @@ def _rss_mb(max_rss: int) -> float:
     return max_rss * (1 if sys.platform == "darwin" else 1024) / 1e6
 
 
-def run_measured(command: Sequence[str], space: Workspace, env: Optional[dict] = None, stdin: str = "") -> dict:
-    """Run ``command`` in a fresh folder through the launcher: seconds, returncode, max_rss_mb, output.
+def run_measured(command: Sequence[str], space: Workspace, env: Optional[dict] = None, stdin: str = "",
+                 keep=None) -> dict:
+    """Run ``command`` in a fresh folder through the launcher: seconds, cpu_seconds (user + system),
+    returncode, max_rss_mb, output; ``keep(folder)``, if given, reads what it needs before the folder goes.
 
     Example:
         >>> with Workspace() as space:
@@ -357,6 +427,8 @@ def run_measured(command: Sequence[str], space: Workspace, env: Optional[dict] =
     found = json.loads(done.stdout)
     found["max_rss_mb"] = _rss_mb(found.pop("max_rss"))
     found["output"] = log_path.read_text(errors="replace").splitlines()
+    if keep is not None:
+        keep(folder)
     shutil.rmtree(folder, ignore_errors=True)
     return found
 
@@ -413,10 +485,14 @@ def measure_memory(case: Case, space: Workspace, settings: Settings) -> dict:
 
 # -- output ------------------------------------------------------------------------------------------
 
-_COLUMNS = [("case", "name", "s", 22), ("pixels", "pixels", "d", 9), ("evals/px", "evaluations_per_pixel", "d", 9),
-            ("port (s)", "port_median_s", ".3f", 10), ("C (s)", "c_median_s", ".3f", 8),
-            ("port/C", "port_over_c", ".1f", 8), ("ulps C-NT", "agreement_c_threads", "d", 10),
-            ("ulps C-1T", "agreement_c_1thread", "d", 10)]
+_COLUMNS = [("case", "name", "s", 20), ("pixels", "pixels", "d", 8), ("evals/px", "evaluations_per_pixel", "d", 8),
+            ("C (s)", "c_median_s", ".2f", 7), ("port (s)", "process_median_s", ".2f", 8),
+            ("port/C", "process_over_c", ".2f", 6), ("start (s)", "startup_s", ".2f", 9),
+            ("render", "render_median_s", ".2f", 7), ("rend/C", "render_over_c", ".2f", 6),
+            ("u/w C", "c_cpu_over_wall", ".2f", 5), ("u/w port", "process_cpu_over_wall", ".2f", 8),
+            ("u/w rend", "render_cpu_over_wall", ".2f", 8), ("MB C", "c_max_rss_mb", ".0f", 5),
+            ("MB port", "process_max_rss_mb", ".0f", 7), ("ulps C-NT", "agreement_c_threads", "d", 9),
+            ("ulps C-1T", "agreement_c_1thread", "d", 9)]
 
 
 def format_table(rows: Sequence[dict]) -> str:
@@ -424,8 +500,8 @@ def format_table(rows: Sequence[dict]) -> str:
 
     Example:
         >>> print(format_table([{"name": "a", "pixels": 4, "evaluations_per_pixel": 1,
-        ...                      "port_median_s": 0.5}]).splitlines()[2])
-        a                              4         1      0.500        -        -          -          -
+        ...                      "render_median_s": 0.5}]).splitlines()[2])
+        a                           4        1       -        -      -         -    0.50      -     -        -        -     -       -         -         -
     """
     def cell(row: dict, key: str, fmt: str) -> str:
         value = row.get(key)
@@ -466,10 +542,13 @@ def _format_memory(found: dict, threads: int) -> str:
 
 def _progress_line(row: dict) -> str:
     text = f"[{row['name']}]"
-    if "port_median_s" in row:
-        text += f" port {row['port_median_s']:.3f} s"
+    if "render_median_s" in row:
+        text += f" render {row['render_median_s']:.3f} s"
+    if "process_median_s" in row:
+        text += f", port process {row['process_median_s']:.3f} s"
     if "c_median_s" in row:
-        text += f", C {row['c_median_s']:.3f} s, port/C {row['port_over_c']:.1f}"
+        text += (f", C {row['c_median_s']:.3f} s, render/C {row['render_over_c']:.2f}, "
+                 f"correlation with the 1-thread C {row['correlation_c_1thread']:.9f}")
     return text + (f"; {row['error']}" if "error" in row else "")
 
 
@@ -484,7 +563,8 @@ def _print_header(settings: Settings, cases: Sequence[Case]) -> None:
     env = _environment(settings)
     print(f"python {env['python']}, torch {env['torch']}, {env['machine']}, {env['cpu_count']} CPUs")
     print(f"port: device {settings.device}, dtype {settings.dtype_name}, c_compat mode, torch.get_num_threads() "
-          f"= {settings.threads}; parse + build + run, one warm-up, median of {settings.repeats}")
+          f"= {settings.threads}; render: run() after one warm-up, median of {settings.repeats}"
+          + (f"; whole process (python -m nanobrag_torch): median of {settings.repeats}" if settings.processes else ""))
     if settings.binary:
         print(f"C: {settings.binary}, OMP_NUM_THREADS={settings.threads}, median of {settings.repeats} "
               "whole-process runs; images also compared with one OMP_NUM_THREADS=1 run (ulps C-1T)")
@@ -506,8 +586,11 @@ def _parse_options(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help=f"run only these cases (of: {', '.join(names)})")
     parser.add_argument("--quick", action="store_true", help="smaller detectors, for a smoke run")
     parser.add_argument("--no-memory", action="store_true", help="skip the 4096x4096 memory measurement")
+    parser.add_argument("--no-process", action="store_true",
+                        help="skip the port's whole-process runs and start-up measurement (each imports torch)")
     parser.add_argument("--json", metavar="FILE", help="also save the numbers as JSON")
     parser.add_argument("--memory-probe", choices=["build", "run"], help=argparse.SUPPRESS)
+    parser.add_argument("--startup-probe", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error(f"--repeats: expected a positive count, got {args.repeats}")
@@ -519,13 +602,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     Example:
         >>> with contextlib.redirect_stdout(None):
-        ...     status = main(["--quick", "--cases", "default", "--repeats", "1", "--no-memory"])
+        ...     status = main(["--quick", "--cases", "default", "--repeats", "1", "--no-memory", "--no-process"])
         >>> status
         0
     """
     args = _parse_options(argv)
     if args.memory_probe:
         return _memory_probe(args.memory_probe, args.device, args.dtype)
+    if args.startup_probe:
+        return _startup_probe(args.device, args.dtype)
     binary = os.environ.get("NANOBRAGG_BIN") or None
     if binary is not None:
         # The C runs in temporary folders, so a relative path must be resolved here.
@@ -534,7 +619,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"NANOBRAGG_BIN={binary}: not an executable file; expected the path of a nanoBragg binary "
                   "(or leave NANOBRAGG_BIN unset to time the port alone)", file=sys.stderr)
             return 2
-    settings = Settings(args.device, args.dtype, args.repeats, binary, torch.get_num_threads())
+    settings = Settings(args.device, args.dtype, args.repeats, binary, torch.get_num_threads(), not args.no_process)
     cases = [case for case in benchmark_cases(args.quick) if not args.cases or case.name in args.cases]
     _print_header(settings, cases)
     rows, memory = [], None

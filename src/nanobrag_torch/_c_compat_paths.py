@@ -23,7 +23,29 @@ from . import physics
 if TYPE_CHECKING:
     from .simulator import PixelFactors, Simulator
 
-__all__ = ["InterpolationCutoff", "c_pixel_intensity"]
+__all__ = ["InterpolationCutoff", "c_pixel_intensity", "intensity_terms", "sum_per_pixel"]
+
+
+def intensity_terms(F_cell: torch.Tensor, F_latt: torch.Tensor) -> torch.Tensor:
+    """``F_cell * F_cell * F_latt * F_latt`` of every evaluation (the C's order), with each pixel's terms
+    contiguous in memory (what :func:`sum_per_pixel` reads). A constant F_cell (-default_F without a table,
+    a broadcast view) is squared once rather than at every evaluation: the same numbers."""
+    if F_cell.dim() and not any(F_cell.stride()):
+        F_cell = F_cell.as_strided((1,) * F_cell.dim(), (0,) * F_cell.dim())
+    partial = F_cell * F_cell * F_latt
+    if torch.is_grad_enabled() and (partial.requires_grad or F_latt.requires_grad):
+        return partial * F_latt
+    out = torch.empty(physics.broadcast_shape(partial.shape, F_latt.shape),
+                      dtype=torch.result_type(partial, F_latt), device=partial.device)
+    return torch.mul(partial, F_latt, out=out)
+
+
+def sum_per_pixel(term: torch.Tensor) -> torch.Tensor:
+    """Sum of each pixel's terms (P, ...) -> (P,), always over contiguous rows: the order in which torch adds
+    a row depends on its memory layout, and the stages lay batches out differently with the batch size (a
+    one-pixel batch is contiguous, a larger one is not), so a layout-independent order keeps the image
+    independent of the batch size."""
+    return term.flatten(1).contiguous().sum(dim=1)
 
 
 def c_pixel_intensity(sim: "Simulator", F_cell, F_latt, visible, factors: "PixelFactors", polar) -> torch.Tensor:
@@ -31,13 +53,13 @@ def c_pixel_intensity(sim: "Simulator", F_cell, F_latt, visible, factors: "Pixel
     factor multiplies the running sum after every term; the last layer's capture fraction scales the pixel;
     source weights are not read."""
     det = sim.detector.config
-    term = F_cell * F_cell * F_latt * F_latt
+    term = intensity_terms(F_cell, F_latt)
     I = sim.beam.water_background_per_sr().to(sim.dtype).expand(term.shape[:1])
     skip = None if visible is None else ~visible[..., None, None]
     if not (det.oversample_thick or det.oversample_polar or det.oversample_omega):
         if skip is not None:
             term = torch.where(skip, torch.zeros_like(term), term)
-        return sim._scale(I + term.flatten(1).sum(dim=1), factors, polar, fold_capture=False)
+        return sim._scale(I + sum_per_pixel(term), factors, polar, fold_capture=False)
     if sim.beam.water_um == 0:
         # The C skips the rest of an evaluation with F_latt == 0, multiplications included.
         skip = (F_latt == 0) if skip is None else skip | (F_latt == 0)

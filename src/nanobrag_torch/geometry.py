@@ -21,6 +21,7 @@ __all__ = [
     "dot3",
     "matvec3",
     "norm3",
+    "outer_dot3",
     "rotate_axis",
     "rotate_xyz",
     "rotation_matrices_xyz",
@@ -31,6 +32,31 @@ __all__ = [
 def dot3(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Dot product over the last axis, summed in C order."""
     return x[..., 0] * y[..., 0] + x[..., 1] * y[..., 1] + x[..., 2] * y[..., 2]
+
+
+def outer_dot3(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``dot3(x, y[..., None, None, :])`` for ``x`` of shape (A, B, 3): shape ``(*y.shape[:-1], A, B)``.
+
+    The same products summed in the same order, so the same numbers; but laid out in memory with the
+    (A, B) axes outermost (a permuted view), so that this and every elementwise operation on the result
+    runs over long contiguous rows rather than rows of A * B elements.
+
+    Example:
+        >>> x = torch.arange(12.0, dtype=torch.float64).reshape(2, 2, 3)
+        >>> y = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], dtype=torch.float64)
+        >>> torch.equal(outer_dot3(x, y), dot3(x, y[..., None, None, :]))
+        True
+    """
+    lead = y.shape[:-1]
+    columns = y.reshape(-1, 3).t().contiguous()  # each component contiguous
+    xs = x.unsqueeze(-1)
+    flat = xs[..., 0, :] * columns[0]
+    if flat.requires_grad:
+        flat = flat + xs[..., 1, :] * columns[1] + xs[..., 2, :] * columns[2]
+    else:  # the same sums, added in place: fewer passes over memory
+        flat += xs[..., 1, :] * columns[1]
+        flat += xs[..., 2, :] * columns[2]
+    return flat.reshape(x.shape[:2] + lead).permute(*range(2, 2 + len(lead)), 0, 1)
 
 
 def cross3(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -24,6 +24,7 @@ from .geometry import cross3, dot3, unitize
 
 __all__ = [
     "R_E_SQR",
+    "broadcast_shape",
     "interpolate_structure_factor",
     "interpolation_in_range",
     "lattice_factor",
@@ -42,6 +43,25 @@ _GAUSS_WIDTH = 0.63
 _TOPHAT_RADIUS_SQR = 0.3969
 
 
+def broadcast_shape(*shapes: Sequence[int]) -> tuple:
+    """The shape that ``shapes`` broadcast to: ``torch.broadcast_shapes`` without its first call's import
+    of ``torch.fx`` (most of a second of start-up).
+
+    Example:
+        >>> broadcast_shape((4, 1, 3), (2, 1), ())
+        (4, 2, 3)
+    """
+    result = [1] * max((len(shape) for shape in shapes), default=0)
+    for shape in shapes:
+        for axis, size in enumerate(shape, len(result) - len(shape)):
+            if size != 1 and result[axis] not in (1, size):
+                raise ValueError(f"broadcast_shape: shapes {[tuple(s) for s in shapes]} do not broadcast: "
+                                 f"axis {axis} has sizes {result[axis]} and {size}")
+            if size != 1:
+                result[axis] = size
+    return tuple(result)
+
+
 def sincg(x: torch.Tensor, n) -> torch.Tensor:
     """The grating function ``sin(n x) / sin(x)``, equal to ``n`` where ``x == 0`` (as the C).
 
@@ -51,12 +71,24 @@ def sincg(x: torch.Tensor, n) -> torch.Tensor:
         >>> float(sincg(torch.tensor(0.0, dtype=torch.float64), 3.0))
         3.0
     """
+    if isinstance(n, torch.Tensor) or (torch.is_grad_enabled() and x.requires_grad):
+        zero = x == 0
+        if torch.is_grad_enabled() and (x.requires_grad or (isinstance(n, torch.Tensor) and n.requires_grad)):
+            # 0/0 in the discarded branch would still poison the gradient: divide by a safe x there.
+            x = torch.where(zero, torch.ones_like(x), x)
+        value = torch.sin(x * n) / torch.sin(x)
+        return torch.where(zero, torch.as_tensor(n, dtype=value.dtype, device=value.device), value)
+    return _grating(x.clone(), n)
+
+
+def _grating(x: torch.Tensor, n: float) -> torch.Tensor:
+    """``sincg`` for a plain number ``n`` and an ``x`` this function may overwrite (a temporary of the
+    caller's, outside autograd): the same operations, done in place, so that a batch streams through
+    memory fewer times."""
+    value = torch.sin(x * n)
     zero = x == 0
-    if torch.is_grad_enabled() and (x.requires_grad or (isinstance(n, torch.Tensor) and n.requires_grad)):
-        # 0/0 in the discarded branch would still poison the gradient: divide by a safe x there.
-        x = torch.where(zero, torch.ones_like(x), x)
-    value = torch.sin(x * n) / torch.sin(x)
-    return torch.where(zero, torch.as_tensor(n, dtype=value.dtype, device=value.device), value)
+    value /= x.sin_()
+    return value.masked_fill_(zero, n)
 
 
 def sinc3(x: torch.Tensor) -> torch.Tensor:
@@ -85,6 +117,15 @@ def _reciprocal_distance_sqr(h, k, l, Na, Nb, Nc, a_star, b_star, c_star) -> tor
     dy = dh * a_star[..., 1] + dk * b_star[..., 1] + dl * c_star[..., 1]
     dz = dh * a_star[..., 2] + dk * b_star[..., 2] + dl * c_star[..., 2]
     return (dx * dx + dy * dy + dz * dz) * Na * Na * Nb * Nb * Nc * Nc
+
+
+def _grating_factor(index: torch.Tensor, n) -> torch.Tensor:
+    """One factor of the parallelepiped's transform, ``sincg(pi * index, n)``; in place where nothing
+    needs a gradient (``pi * index`` is a fresh tensor either way)."""
+    x = math.pi * index
+    if isinstance(n, torch.Tensor) or (torch.is_grad_enabled() and x.requires_grad):
+        return sincg(x, n)
+    return _grating(x, n)
 
 
 def _round_transform(h, k, l, Na, Nb, Nc, fudge) -> torch.Tensor:
@@ -117,15 +158,15 @@ def lattice_factor(h: torch.Tensor, k: torch.Tensor, l: torch.Tensor, shape: Cry
     """
     if shape is CrystalShape.SQUARE:
         # A factor whose N is not above 1 is exactly 1: a broadcast view, not a tensor of ones.
-        one = torch.ones((), dtype=h.dtype, device=h.device).expand(torch.broadcast_shapes(h.shape, k.shape, l.shape))
-        F_latt, parts = None, []
-        for index, n in ((h, Na), (k, Nb), (l, Nc)):
-            part = one
-            if n > 1:
-                part = sincg(math.pi * index, n)
-                F_latt = part if F_latt is None else F_latt * part
-            parts.append(part)
-        return (one if F_latt is None else F_latt), tuple(parts)
+        one = torch.ones((), dtype=h.dtype, device=h.device).expand(broadcast_shape(h.shape, k.shape, l.shape))
+        parts = [_grating_factor(index, n) if n > 1 else one for index, n in ((h, Na), (k, Nb), (l, Nc))]
+        varying = [part for part, n in zip(parts, (Na, Nb, Nc)) if n > 1]
+        if not varying:
+            return one, tuple(parts)
+        F_latt = varying[0] if len(varying) == 1 else varying[0] * varying[1]
+        for part in varying[2:]:
+            F_latt = F_latt * part if F_latt.requires_grad else F_latt.mul_(part)
+        return F_latt, tuple(parts)
     if shape is CrystalShape.ROUND:
         return _round_transform(h, k, l, Na, Nb, Nc, fudge), None
     if a_star is None or b_star is None or c_star is None:
@@ -262,7 +303,7 @@ def nearest_structure_factor(F_table: Optional[torch.Tensor], h0: torch.Tensor, 
         >>> nearest_structure_factor(F, idx, idx * 0, idx * 0, (0, 0, 0, 0, 0, 0), 1.5).tolist()
         [7.0, 1.5]
     """
-    shape = torch.broadcast_shapes(h0.shape, k0.shape, l0.shape)
+    shape = broadcast_shape(h0.shape, k0.shape, l0.shape)
     dtype = F_table.dtype if F_table is not None else (h0.dtype if h0.is_floating_point() else torch.float64)
     if F_table is None:
         return torch.as_tensor(default_F, dtype=dtype, device=h0.device).expand(shape)

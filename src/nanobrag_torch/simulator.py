@@ -23,16 +23,18 @@ Example:
 from __future__ import annotations
 
 import math
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 import torch
 
 from . import physics, units
-from ._c_compat_paths import InterpolationCutoff, c_pixel_intensity
+from ._c_compat_paths import InterpolationCutoff, c_pixel_intensity, intensity_terms, sum_per_pixel
 from .c_bugs import C_ACCUMULATION_BUGS, INTERPOLATION_SWITCH_OFF, PHI_ZERO_CARRY_OVER, in_effect, reproduced
 from .config import SimulationConfig
-from .geometry import dot3, unitize
+from .geometry import dot3, outer_dot3, unitize
 from .models.beam import Beam
 from .models.conventions import CONVENTION_AXES
 from .models.crystal import Crystal
@@ -84,6 +86,9 @@ class Simulator:
         self.batch_pixels = max(1, batch_evaluations // self.evaluations_per_pixel)
         self.rotated_a, self.rotated_b, self.rotated_c = crystal.rotated_real_vectors_m(self.phi_steps_rad())
         self._interpolation = InterpolationCutoff(self)
+        # Read once here: comparing the weights is a device-to-host sync that the render loop must not pay.
+        self._relative_weights = _relative_source_weights(beam.source_weights)
+        self._solid_angle_total: Optional[float] = None  # summed by a complete run(), reused by solid_angle_sum_sr
 
     @classmethod
     def from_config(cls, config: SimulationConfig, *, device=None, dtype=torch.float64, **options) -> "Simulator":
@@ -177,12 +182,63 @@ class Simulator:
         is called after each batch of pixels, if given."""
         det = self.detector
         image = torch.zeros(det.spixels, det.fpixels, dtype=self.dtype, device=self.device)
-        for start, total, slow, fast in self._batches():
-            values = self._render_batch(slow, fast, start)
+        omega_sums: list = []
+        for (start, total, slow, fast), values in self._rendered_batches(omega_sums):
             image.index_put_((slow.to(self.device), fast.to(self.device)), values)
             if progress is not None:
                 progress(start + slow.numel(), total)
+        # One transfer after the loop; summed batch by batch in order, as solid_angle_sum_sr would.
+        self._solid_angle_total = sum(torch.stack(omega_sums).tolist()) if omega_sums else 0.0
         return image
+
+    def _rendered_batches(self, omega_sums: list):
+        """Yield ``(batch, values)`` for every batch of ``_batches()``, in rendering order, appending each
+        batch's solid angle sum to ``omega_sums`` in that order.
+
+        On a CPU with several threads, batches are rendered concurrently, one per worker thread, each with one
+        intra-op thread: torch's own parallelism splits every operation and meets at a barrier after each
+        (tens of thousands a run), which a busy machine turns into waits of a time slice each; batches share
+        nothing until their results are collected here. Every batch computes the same numbers either way.
+        The C's interpolation switch-off needs the batches in sequence and keeps torch's threading.
+        """
+        workers = self._batch_workers()
+        if workers == 1:
+            for batch in self._batches():
+                yield batch, self._render_batch(batch[2], batch[3], batch[0], omega_sums)
+            return
+        threads, grad = torch.get_num_threads(), torch.is_grad_enabled()  # grad mode is per thread
+        torch.set_num_threads(1)
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="nanobrag-batch")
+        try:
+            pending: deque = deque()
+            for batch in self._batches():
+                sums: list = []
+                pending.append((batch, sums, pool.submit(self._render_batch_in_mode, grad, batch, sums)))
+                if len(pending) > workers:
+                    yield self._collect(pending.popleft(), omega_sums)
+            while pending:
+                yield self._collect(pending.popleft(), omega_sums)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            torch.set_num_threads(threads)
+
+    def _render_batch_in_mode(self, grad: bool, batch, omega_sums: list) -> torch.Tensor:
+        with torch.set_grad_enabled(grad):
+            return self._render_batch(batch[2], batch[3], batch[0], omega_sums)
+
+    @staticmethod
+    def _collect(entry, omega_sums: list):
+        batch, sums, future = entry
+        values = future.result()
+        omega_sums.extend(sums)
+        return batch, values
+
+    def _batch_workers(self) -> int:
+        """How many batches render at once: torch's thread count on a CPU, 1 elsewhere (a GPU runs one
+        stream) and where the C's interpolation switch-off scans batches in order."""
+        if self.device.type != "cpu" or (INTERPOLATION_SWITCH_OFF in self.reproduced and self.crystal.interpolate):
+            return 1
+        return max(1, torch.get_num_threads())
 
     def render_pixels(self, slow, fast) -> torch.Tensor:
         """Intensities of the given pixels (1-D index tensors), computed alone."""
@@ -201,14 +257,17 @@ class Simulator:
             raise ValueError("render_pixels: a requested pixel is outside the ROI or masked")
         return found
 
-    def _render_batch(self, slow, fast, order) -> torch.Tensor:
+    def _render_batch(self, slow, fast, order, omega_sums: Optional[list] = None) -> torch.Tensor:
         """Render a batch of pixels. ``order`` is the batch's render position: an int (consecutive pixels
-        from there) or a tensor of positions."""
+        from there) or a tensor of positions. The batch's solid angle sum (a tensor) is appended to
+        ``omega_sums`` when given."""
         order = torch.as_tensor(order).reshape(-1)
         if order.numel() == 1 and slow.numel() > 1:
             order = order + torch.arange(slow.numel())
         pixel_pos = self._subpixel_positions(slow.to(self.device), fast.to(self.device))
         factors = self._detector_factors(pixel_pos)
+        if omega_sums is not None:
+            omega_sums.append(factors.omega_pixel.detach().sum())
         incident, wavelength, scattering = self._scattering_vectors(factors.diffracted)
         polar = self._polarization(incident, factors.diffracted)
         h, k, l = self._miller_indices(scattering, first_of_run=order == 0)
@@ -290,9 +349,11 @@ class Simulator:
     def _miller_indices(self, scattering, first_of_run: torch.Tensor):
         """Fractional Miller indices (P, T, O, O, S, Phi, M): rotated cell vectors . scattering vector."""
         rot_a, rot_b, rot_c = self.rotated_a, self.rotated_b, self.rotated_c
-        s = scattering[..., None, None, :]
-        h, k, l = dot3(rot_a, s), dot3(rot_b, s), dot3(rot_c, s)
+        # Laid out with (Phi, M) outermost in memory: the elementwise stages after this one run over long
+        # rows; the values are dot3(rot_a, s) exactly.
+        h, k, l = outer_dot3(rot_a, scattering), outer_dot3(rot_b, scattering), outer_dot3(rot_c, scattering)
         if self._carries_phi_over() and bool(first_of_run.any()):
+            s = scattering[..., None, None, :]
             h, k, l = self._first_evaluation_unrotated(s, first_of_run, (h, k, l))
         return h, k, l
 
@@ -337,7 +398,7 @@ class Simulator:
         if C_ACCUMULATION_BUGS <= self.reproduced:
             return c_pixel_intensity(self, F_cell, F_latt, visible, factors, polar)
         beam = self.beam
-        term = F_cell * F_cell * F_latt * F_latt
+        term = intensity_terms(F_cell, F_latt)
         if visible is not None:
             term = term * visible[..., None, None]
         if beam.water_um != 0:
@@ -349,7 +410,7 @@ class Simulator:
         weight = self._term_factors(factors, polar, capture=self.detector.thickness_m > 0)
         if weight is not None:
             term = term * weight
-        I_before_scaling = term.flatten(1).sum(dim=1)
+        I_before_scaling = sum_per_pixel(term)
         return self._scale(I_before_scaling, factors, polar, fold_capture=True)
 
     def _term_factors(self, factors: PixelFactors, polar, *, capture: bool) -> Optional[torch.Tensor]:
@@ -385,17 +446,23 @@ class Simulator:
     def _source_weights(self) -> Optional[torch.Tensor]:
         """Relative weight of each source, None when they are all equal (nanoBragg ignores -sourcefile
         weights; corrected: honoured)."""
-        weights = self.beam.source_weights
-        if bool((weights == weights[0]).all()):
-            return None
-        return weights * (weights.numel() / weights.sum())
+        return self._relative_weights
 
     def solid_angle_sum_sr(self) -> float:
         """nanoBragg's "solid angle subtended by detector": the sum of the solid angle used at every sub-pixel
-        of every layer of the rendered pixels, divided by steps."""
+        of every layer of the rendered pixels, divided by steps. After a complete ``run()`` this is the sum
+        that run made (the same numbers, added in the same order); before one, it is computed here."""
+        if self._solid_angle_total is not None:
+            return self._solid_angle_total / self.steps
         total = 0.0
         for _, _, slow, fast in self._batches():
             positions = self._subpixel_positions(slow.to(self.device), fast.to(self.device))
             total += float(self._detector_factors(positions).omega_pixel.sum())
         return total / self.steps
 
+
+def _relative_source_weights(weights: torch.Tensor) -> Optional[torch.Tensor]:
+    """Each source's weight relative to the mean, None when they are all equal."""
+    if bool((weights == weights[0]).all()):
+        return None
+    return weights * (weights.numel() / weights.sum())
