@@ -15,7 +15,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
+from ._lazy import lazy_exports
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:  # what static tools see; at run time __getattr__ below loads each name on first use
@@ -63,20 +63,15 @@ _HOMES = {
 }
 
 
+_load, __dir__ = lazy_exports(__name__, _HOMES, [*__all__, "__version__"])
+
+
 def __getattr__(name: str):
     """Load an exported name (or ``__version__``) on first use and keep it in the module."""
     if name == "__version__":
-        value = _installed_version()
-    elif name in _HOMES:
-        value = getattr(importlib.import_module(_HOMES[name], __name__), name)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__) | {"__version__"})
+        globals()[name] = _installed_version()
+        return globals()[name]
+    return _load(name)
 
 
 def _installed_version() -> str:

@@ -2,7 +2,7 @@
 
 The layers, bottom to top (``|``: side by side, neither imports the other):
 
-    base        config, units, _c_numbers (the C's arithmetic), c_bugs (the C's bugs, declared)
+    base        config, units, _c_numbers (the C's arithmetic), c_bugs (the C's bugs, declared), _lazy
     tensors     geometry, physics, rng (stateless tensor functions and the C's generator)
     io | models the file formats (numpy; the noise image draws from rng) | crystal, detector, beam
     simulation  simulator, _c_compat_paths
@@ -32,7 +32,7 @@ PACKAGE = "nanobrag_torch"
 # (layer, rank, the modules in it; a name ending in "." stands for a package and everything in it).
 LAYERS = [
     ("base", 0, {"nanobrag_torch.config", "nanobrag_torch.units", "nanobrag_torch._c_numbers",
-                 "nanobrag_torch.c_bugs"}),
+                 "nanobrag_torch.c_bugs", "nanobrag_torch._lazy"}),
     ("tensors", 1, {"nanobrag_torch.geometry", "nanobrag_torch.physics", "nanobrag_torch.rng"}),
     ("io", 2, {"nanobrag_torch.io."}),
     ("models", 2, {"nanobrag_torch.models."}),

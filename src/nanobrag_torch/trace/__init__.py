@@ -14,7 +14,7 @@ Layers: this package's library modules use the configs and the simulator, never 
 ``python -m nanobrag_torch.trace --help`` needs no torch.
 """
 
-from importlib import import_module
+from .._lazy import lazy_exports
 from pathlib import Path
 
 QUIRKS_PATH = Path(__file__).with_name("nanobrag.quirks")
@@ -33,13 +33,4 @@ _LAZY = {
 __all__ = sorted(["QUIRKS_PATH", *_LAZY])
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
