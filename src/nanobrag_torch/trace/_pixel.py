@@ -1,17 +1,16 @@
 """The per-pixel block of a nanoBragg trace for one pixel, tapped from the simulator's own stages.
 
 The pixel is rendered alone (``Simulator.render_pixels``) while each stage of the computation is
-captured; the values of the traced pixel are then printed with the C's names, in its order and with its
-repetitions: one block per sensor layer and sub-pixel (for source 0, phi step 0, mosaic domain 0), a
-``PHI`` line per spindle step, a ``SOURCE2`` block when there are three sources or more, then the closing
-lines. A few printed values are unit conversions or combinations of captured values (``lambda_angstroms``,
-``scattering_vec_A_inv`` in 1/Angstrom, the rotated reciprocal vectors ``(b x c)/V`` of the rotated real
-vectors, ``cos_2theta``); none is recomputed from the configuration.
+captured; the traced pixel's lines are then composed, in the C's order and with its repetitions, from the
+sections of ``_pixel_specs`` (the C's names, also registered as the stages' trace specs): one block per
+sensor layer and sub-pixel (for source 0, phi step 0, mosaic domain 0), a ``PHI`` line per spindle step, a
+``SOURCE2`` block when there are three sources or more, then the closing lines. This module adds what the
+C's order needs beyond the sections (which evaluation sees the unrotated cell, where nanoBragg skips F_cell)
+and the derived tolerances of the ill-conditioned values (``_conditioning``).
 """
 
 from __future__ import annotations
 
-import math
 from contextlib import ExitStack
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
@@ -19,28 +18,13 @@ import torch
 
 import tracehooks
 
-from ..geometry import dot3
-from ..models.crystal import Crystal
-from ..physics import R_E_SQR
 from ..simulator import Simulator
-from ..units import rad_to_deg
 from ._conditioning import LatticeErrors
+from ._pixel_specs import (FIRST, STAGES, Entries, cos_2theta, detector_factors, hkl_frac, lattice_factors,
+                           phi_record, rotated_cell, rounded_indices, scale_factors, scale_result, scattering,
+                           source_block, structure_factor, subpixel_position, unrotated_cell)
 
 __all__ = ["PixelTrace", "tap_pixel", "trace_pixel"]
-
-# (owner, method, one local that is always bound at return)
-_STAGES = (
-    (Simulator, "_subpixel_positions", "pixel_pos"),
-    (Simulator, "_detector_factors", "airpath"),
-    (Simulator, "_scattering_vectors", "scattering"),
-    (Simulator, "_polarization", "shape"),
-    (Simulator, "_miller_indices", "rot_a"),
-    (Simulator, "_first_evaluation_unrotated", "unrotated"),
-    (Simulator, "_lattice_factor", "F_latt"),
-    (Crystal, "structure_factor", "h0"),
-    (Simulator, "_structure_factor", "F_cell"),
-    (Simulator, "_scale", "I_pixel_final"),
-)
 
 
 class PixelTrace(NamedTuple):
@@ -68,8 +52,9 @@ def tap_pixel(simulator: Simulator, slow: int, fast: int, prefix: str = "TRACE_P
     if simulator.c_compat and simulator.crystal.interpolate:
         simulator.interpolation_cutoff()  # scans every pixel: do it before the stages are captured
     with ExitStack() as stack:
-        handles = {name: stack.enter_context(tracehooks.capture(owner, name, locals=[always]))
-                   for owner, name, always in _STAGES}
+        handles = {stage.method: stack.enter_context(tracehooks.capture(stage.owner, stage.method,
+                                                                        locals=[stage.bound]))
+                   for stage in STAGES}
         value = simulator.render_pixels(torch.tensor([slow]), torch.tensor([fast]))
     calls = {name: handle.calls[-1] for name, handle in handles.items() if handle.calls}
     writer = _PixelWriter(simulator, calls, prefix)
@@ -92,22 +77,17 @@ def trace_pixel(simulator: Simulator, slow: int, fast: int, prefix: str = "TRACE
 
 
 class _PixelWriter:
-    """Formats the captured stages of one pixel (index 0 of the batch) in the C's order."""
+    """Composes the sections of the captured stages of one pixel (index 0 of the batch) in the C's order,
+    declaring the derived tolerances of the ill-conditioned values."""
 
     def __init__(self, simulator: Simulator, calls: Dict[str, tracehooks.Call], prefix: str):
         self.sim, self.calls, self.prefix = simulator, calls, prefix
         self.out: List[str] = []
         self.geometry = calls["_detector_factors"].locals
         self.beam = calls["_scattering_vectors"].locals
-        self.polar = calls["_polarization"].result
         self.hkl = calls["_miller_indices"].result
-        self.rotated = calls["_miller_indices"].locals
         self.lattice = calls["_lattice_factor"].locals
-        self.rounded = calls["structure_factor"].locals
         self.F_cell = calls["_structure_factor"].result
-        self.scale = calls["_scale"].locals
-        self.unrotated = calls["_first_evaluation_unrotated"].locals["unrotated"] \
-            if "_first_evaluation_unrotated" in calls else None
         crystal = simulator.crystal
         self.errors = LatticeErrors.of_pixel(
             crystal.shape, (crystal.Na, crystal.Nb, crystal.Nc), self.hkl,
@@ -115,6 +95,16 @@ class _PixelWriter:
             self.beam["incident"], self.beam["wavelength"])
         self.tolerances: List[tracehooks.DeclaredTolerance] = []
         self._occurrences: Dict[Tuple[str, str], int] = {}
+
+    def put_all(self, entries: Entries, channel: str = "", tolerances: Optional[dict] = None) -> None:
+        """Print a section's entries; ``tolerances`` maps a name the section prints to its tolerance."""
+        tolerances = tolerances or {}
+        names = {entry[0] for entry in entries}
+        if not set(tolerances) <= names:
+            # A tolerance keyed by a name the section no longer prints would silently go undeclared.
+            raise KeyError(f"tolerances for {sorted(set(tolerances) - names)}, which the section does not print")
+        for name, value, *style in entries:
+            self.put(name, value, channel, *style, tolerance=tolerances.get(name))
 
     def put(self, name, value, channel: str = "", style: str = "space", tolerance=None) -> None:
         """Print one value; ``tolerance`` is ``(rtol, atol, reason)``, or for a record a dict field -> that."""
@@ -142,38 +132,30 @@ class _PixelWriter:
         return self.out
 
     def _evaluation_block(self, at: tuple) -> None:
-        det = self.sim.detector
-        self.put("pix0_vector_meters", det.pix0_vector)
-        self.put("fdet_vec", det.fdet_vec)
-        self.put("sdet_vec", det.sdet_vec)
-        self.put("pixel_pos_meters", self.calls["_subpixel_positions"].locals["pixel_pos"][at])
-        airpath = self.geometry["airpath"][at]
-        self.put("R_distance_meters", airpath)
-        self.put("omega_pixel_sr", self.geometry["omega_pixel"][at])
-        self.put("close_distance_meters", det.close_distance_m)
-        self.put("obliquity_factor", det.close_distance_m / airpath)
-        self.put("diffracted_vec", self.geometry["diffracted"][at])
-        self.put("incident_vec", self.beam["incident"][0])
-        self.put("lambda_meters", self.beam["wavelength"][0])
-        self.put("lambda_angstroms", self.beam["wavelength"][0] * 1e10)
-        self.put("scattering_vec_A_inv", self.beam["scattering"][at + (0,)] / 1e10,
-                 tolerance=self._difference_tolerance(self.geometry["diffracted"][at], self.beam["incident"][0]))
-        self._cell_lines(first_evaluation=at == (0, 0, 0, 0) and self.unrotated is not None)
+        calls = self.calls
+        self.put_all(subpixel_position(calls["_subpixel_positions"], at))
+        self.put_all(detector_factors(calls["_detector_factors"], at))
+        difference = self._difference_tolerance(self.geometry["diffracted"][at], self.beam["incident"][0])
+        self.put_all(scattering(calls["_scattering_vectors"], at), tolerances={"scattering_vec_A_inv": difference})
+        # Only the run's very first evaluation sees the unrotated cell (the C's phi = 0 carry-over).
+        unrotated = calls.get("_first_evaluation_unrotated")
+        self.put_all(unrotated_cell(unrotated) if at == FIRST and unrotated is not None
+                     else rotated_cell(calls["_miller_indices"], at))
         here = at + (0, 0, 0)  # source 0, phi step 0, mosaic domain 0
         index_error = max(float(error[here]) for error in self.errors.index)
-        self.put("hkl_frac", torch.stack([index[here] for index in self.hkl]),
-                 tolerance=(0.0, index_error, _INDEX_REASON))
-        self.put("hkl_rounded", torch.stack([self.rounded[n][here] for n in ("h0", "k0", "l0")]).to(torch.long))
-        parts = self.lattice["F_latt_abc"]
-        if parts is not None:
-            for name, part, error in zip(("F_latt_a", "F_latt_b", "F_latt_c"), parts, self.errors.factor):
-                self.put(name, part[here], tolerance=(0.0, float(error[here]), _GRATING_REASON))
-            self.put("F_latt", self.lattice["F_latt"][here],
-                     tolerance=(0.0, float(self.errors.F_latt[here]), _PRODUCT_REASON))
+        self.put_all(hkl_frac(calls["_miller_indices"], at),
+                     tolerances={"hkl_frac": (0.0, index_error, _INDEX_REASON)})
+        self.put_all(rounded_indices(calls["structure_factor"], at))
+        factors = lattice_factors(calls["_lattice_factor"], at)
+        if factors:
+            tolerances = {name: (0.0, float(error[here]), _GRATING_REASON)
+                          for name, error in zip(("F_latt_a", "F_latt_b", "F_latt_c"), self.errors.factor)}
+            tolerances["F_latt"] = (0.0, float(self.errors.F_latt[here]), _PRODUCT_REASON)
+            self.put_all(factors, tolerances=tolerances)
             self._phi_line(at, 0)
         if self._reaches_F_cell(here):
-            self.put("F_cell", self.F_cell[here])
-        if parts is not None:
+            self.put_all(structure_factor(calls["_structure_factor"], at))
+        if factors:
             for phi_tic in range(1, self.sim.crystal.phisteps):
                 self._phi_line(at, phi_tic)
         if self.sim.sources >= 3 and self._reaches_F_cell(at + (2, 0, 0)):
@@ -183,27 +165,12 @@ class _PixelWriter:
         """nanoBragg skips the rest of an evaluation whose lattice transform is exactly 0 (without water)."""
         return self.sim.beam.water_um != 0 or bool(self.lattice["F_latt"][here] != 0)
 
-    def _cell_lines(self, first_evaluation: bool) -> None:
-        vectors = self.unrotated if first_evaluation else \
-            tuple(self.rotated[name] for name in ("rot_a", "rot_b", "rot_c"))
-        for name, vector in zip(("rot_a_angstroms", "rot_b_angstroms", "rot_c_angstroms"), vectors):
-            self.put(name, vector[0, 0] * 1e10)
-        # The reciprocal vectors turned like the real ones were at this step (phi step 0, domain 0).
-        crystal = self.sim.crystal
-        phi = torch.zeros(1, dtype=crystal.dtype) if first_evaluation else self.sim.phi_steps_rad()[:1]
-        for name, vector in zip(("rot_a_star_A_inv", "rot_b_star_A_inv", "rot_c_star_A_inv"),
-                                (crystal.a_star, crystal.b_star, crystal.c_star)):
-            self.put(name, crystal.rotate(vector, phi)[0, 0])
-
     def _phi_line(self, at: tuple, phi_tic: int) -> None:
         here = at + (0, phi_tic, 0)
-        phi_deg = rad_to_deg(self.sim.crystal.phi_angles_rad[phi_tic])
         tolerance = {"k_frac": (0.0, float(self.errors.index[1][here]), _INDEX_REASON),
                      "F_latt_b": (0.0, float(self.errors.factor[1][here]), _GRATING_REASON),
                      "F_latt": (0.0, float(self.errors.F_latt[here]), _PRODUCT_REASON)}
-        self.put("PHI", {"phi_tic": phi_tic, "phi_deg": phi_deg, "k_frac": self.hkl[1][here],
-                         "F_latt_b": self.lattice["F_latt_abc"][1][here],
-                         "F_latt": self.lattice["F_latt"][here]}, style="record", tolerance=tolerance)
+        self.put_all(phi_record(self.calls["_lattice_factor"], at, phi_tic), tolerances={"PHI": tolerance})
 
     def _source2_block(self, at: tuple) -> None:
         here = at + (2, 0, 0)
@@ -212,32 +179,19 @@ class _PixelWriter:
         tolerances = {"F_latt": (0.0, error, _PRODUCT_REASON),
                       "F_latt_squared": (0.0, 2 * abs(float(F_latt)) * error, _PRODUCT_REASON),
                       "I_contribution": (0.0, 2 * float(F_cell * F_cell * F_latt.abs()) * error, _PRODUCT_REASON)}
-        for name, value in (("F_cell", F_cell), ("F_latt", F_latt), ("F_cell_squared", F_cell * F_cell),
-                            ("F_latt_squared", F_latt * F_latt),
-                            ("I_contribution", F_cell * F_cell * F_latt * F_latt),
-                            ("polar", self.polar[at + (2,)]),
-                            ("cos2theta", dot3(self.beam["incident"][2], self.geometry["diffracted"][at])),
-                            ("lambda_angstroms", self.beam["wavelength"][2] * 1e10), ("source_index", 2)):
-            self.put(name, value, channel="SOURCE2", tolerance=tolerances.get(name))
+        self.put_all(source_block(self.calls, at, source=2), channel="SOURCE2", tolerances=tolerances)
 
     def _closing_block(self) -> None:
-        scale, config = self.scale, self.sim.detector.config
+        scale = self.calls["_scale"]
         intensity_rtol = self._intensity_rtol()
-        self.put("I_before_scaling", scale["I_before_scaling"][0], tolerance=(intensity_rtol, 0.0, _SUM_REASON))
-        self.put("r_e_meters", math.sqrt(R_E_SQR))
-        self.put("r_e_sqr", R_E_SQR)
-        self.put("fluence_photons_per_m2", self.sim.beam.fluence)
-        self.put("steps", scale["steps"])
-        for name in ("oversample_thick", "oversample_polar", "oversample_omega"):
-            self.put(name, int(getattr(config, name)))
-        self.put("capture_fraction", scale["capture_fraction"][0])
-        self.put("polar", scale["polar"][0])
-        self.put("omega_pixel", scale["omega_pixel"][0])
-        self.put("cos_2theta", dot3(self.beam["incident"][-1], self.geometry["diffracted"][0, -1, -1, -1]))
-        I_pixel_final = scale["I_pixel_final"][0]
-        self.put("I_pixel_final", I_pixel_final, tolerance=(intensity_rtol, 0.0, _SUM_REASON))
-        self.put("floatimage_accumulated", I_pixel_final.to(torch.float32),
-                 tolerance=_float32_tolerance(I_pixel_final, intensity_rtol))
+        tolerances = {"I_before_scaling": (intensity_rtol, 0.0, _SUM_REASON),
+                      "I_pixel_final": (intensity_rtol, 0.0, _SUM_REASON)}
+        rounding = _float32_tolerance(scale.result[0], intensity_rtol)
+        if rounding is not None:
+            tolerances["floatimage_accumulated"] = rounding
+        # The C prints cos(2 theta) between the pixel's factors and its intensity.
+        self.put_all(scale_factors(scale) + cos_2theta(self.calls["_scattering_vectors"]) + scale_result(scale),
+                     tolerances=tolerances)
 
     def _difference_tolerance(self, diffracted, incident):
         """(d - i) / lambda loses every digit the components of d and i share: its relative error is

@@ -5,8 +5,10 @@ Each section below turns one recorded call of ``Detector._rotate_axes`` or
 or ``(name, value, style)`` entries named as nanoBragg's detector block names them. ``register()`` registers
 the two trace specs built from them, so that a bare ``tracehooks.trace(Detector, "_calculate_pix0_vector")``
 prints that call's lines of the C's detector block; ``_detector.detector_block`` interleaves the same
-sections in the C's order for a whole trace. Every value is one the detector computed (its locals, its
-attributes, its result): nothing is re-derived from the configuration.
+sections in the C's order for a whole trace. ``register()`` is the ``tracehooks.specs`` entry point: it also
+registers the specs of the simulator's stages (the pixel block's names, in ``_pixel_specs``). Every value is
+one the detector computed (its locals, its attributes, its result): nothing is re-derived from the
+configuration.
 
 Example:
     >>> import tracehooks
@@ -33,6 +35,7 @@ from ..geometry import matvec3
 from ..models.conventions import BEAM_CENTRE_RULES
 from ..models.detector import Detector
 from ..units import m_to_mm
+from ._pixel_specs import register as register_stages
 
 __all__ = ["AXES_SPEC", "PIX0_SPEC", "axes_final", "axes_matrices", "axes_rotated", "pix0_header",
            "pix0_result", "pix0_terms", "register"]
@@ -134,13 +137,14 @@ AXES_SPEC = tracehooks.TraceSpec(block=_axes_block, style="equals", origin=__nam
 
 
 def register() -> Callable[[], None]:
-    """Register the detector's trace specs (the ``tracehooks.specs`` entry point); return their undo."""
-    undo_pix0 = tracehooks.register_spec(Detector, "_calculate_pix0_vector", PIX0_SPEC)
-    undo_axes = tracehooks.register_spec(Detector, "_rotate_axes", AXES_SPEC)
+    """Register the detector's trace specs and the simulator stages' (``_pixel_specs.STAGES``): the
+    ``tracehooks.specs`` entry point. Returns their undo."""
+    undos = [tracehooks.register_spec(Detector, "_calculate_pix0_vector", PIX0_SPEC),
+             tracehooks.register_spec(Detector, "_rotate_axes", AXES_SPEC), register_stages()]
 
     def undo() -> None:
-        undo_pix0()
-        undo_axes()
+        for each in undos:
+            each()
 
     return undo
 
