@@ -18,25 +18,30 @@ Python 3.12+: ``sys.monitoring`` (see ``_monitor``).
 
 from __future__ import annotations
 
+import dis
 import inspect
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from types import CodeType, FrameType
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["NOT_FUNCTIONS", "Call", "FrameObserver", "acquire_backend", "code_of", "normalize_locals",
-           "normalize_watch", "release_backend", "run_observed", "snapshot"]
+__all__ = ["NOT_FUNCTIONS", "Call", "FrameObserver", "StoreSites", "acquire_backend", "code_of",
+           "locals_at_return", "normalize_locals", "normalize_watch", "release_backend", "run_observed",
+           "snapshot", "store_sites"]
 
 _UNBOUND = object()
 NOT_FUNCTIONS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 USE_MONITORING = sys.version_info >= (3, 12)
+if USE_MONITORING:
+    # Imported once here: an import statement in a function runs the import machinery per call.
+    from ._monitor import MONITOR
+else:
+    MONITOR = None
 
 Labels = tuple[str, ...] | str
 
 
-@dataclass(eq=False)
 class Call:
     """One call of a traced function, as recorded.
 
@@ -55,16 +60,43 @@ class Call:
         ((2,), 4, None)
     """
 
-    instance: Any
-    args: tuple
-    kwargs: dict
-    result: Any = None
-    exception: BaseException | None = None
-    locals: dict[str, Any] = field(default_factory=dict)
-    named: dict[str, Any] = field(default_factory=dict)
-    watched: list[tuple[str, Any]] = field(default_factory=list)
-    unlabelled: list[tuple[str, Any]] = field(default_factory=list)
-    thread: int = field(default_factory=threading.get_ident)
+    # A plain slotted class, not a dataclass with default factories: one is built per traced
+    # call, and its construction is a measurable part of what tracing a short method costs.
+    # The four collections are made when first read (``__getattr__`` runs for an unset slot).
+    __slots__ = ("instance", "args", "kwargs", "result", "exception", "thread", "locals", "named",
+                 "watched", "unlabelled")
+    _COLLECTIONS = {"locals": dict, "named": dict, "watched": list, "unlabelled": list}
+
+    def __init__(self, instance: Any, args: tuple, kwargs: dict, result: Any = None,
+                 exception: BaseException | None = None, locals: dict[str, Any] | None = None,
+                 named: dict[str, Any] | None = None, watched: list[tuple[str, Any]] | None = None,
+                 unlabelled: list[tuple[str, Any]] | None = None, thread: int | None = None) -> None:
+        self.instance = instance
+        self.args = args
+        self.kwargs = kwargs
+        self.result = result
+        self.exception = exception
+        self.thread = threading.get_ident() if thread is None else thread
+        if locals is not None:
+            self.locals = locals
+        if named is not None:
+            self.named = named
+        if watched is not None:
+            self.watched = watched
+        if unlabelled is not None:
+            self.unlabelled = unlabelled
+
+    def __getattr__(self, name: str) -> Any:
+        make = Call._COLLECTIONS.get(name)
+        if make is None:
+            raise AttributeError(f"'Call' object has no attribute {name!r}")
+        value = make()
+        setattr(self, name, value)
+        return value
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"Call({fields})"
 
 
 def normalize_locals(spec: Sequence[str] | Mapping[str, str] | None) -> dict[str, str]:
@@ -187,6 +219,57 @@ def snapshot(value: Any) -> Any:
     return value
 
 
+class StoreSites(NamedTuple):
+    """Where a code object stores or deletes the watched names.
+
+    ``lines``: the lines holding such an instruction; ``every_line``: a watched name is a cell
+    variable, which nested functions can rebind anywhere, so every line must be checked;
+    ``bound_at_entry``: a watched name is a parameter or a closure variable, bound when the
+    frame starts (its first value there is no assignment).
+    """
+
+    lines: frozenset[int]
+    every_line: bool
+    bound_at_entry: bool
+
+
+# Every instruction that binds or unbinds a local by name (3.11-3.13 spellings, superinstructions
+# included); LOAD_FAST_AND_CLEAR hides a local inside a 3.12+ inlined comprehension.
+_REBINDING = frozenset({"STORE_FAST", "DELETE_FAST", "STORE_DEREF", "DELETE_DEREF", "STORE_FAST_STORE_FAST",
+                        "STORE_FAST_LOAD_FAST", "STORE_FAST_MAYBE_NULL", "LOAD_FAST_AND_CLEAR"})
+
+
+def store_sites(code: CodeType, names: Sequence[str]) -> StoreSites:
+    """Find where ``code`` stores or deletes any of ``names`` (read once per traced function).
+
+    Example:
+        >>> def f(x):
+        ...     y = x + 1
+        ...     z = y * 2
+        ...     return z
+        >>> sites = store_sites(f.__code__, ["y"])
+        >>> sorted(sites.lines) == [f.__code__.co_firstlineno + 1], sites.every_line, sites.bound_at_entry
+        (True, False, False)
+    """
+    wanted = set(names)
+    parameters = code.co_argcount + code.co_kwonlyargcount + \
+        bool(code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)
+    at_entry = bool(wanted & set(code.co_varnames[:parameters] + code.co_freevars))
+    if wanted & set(code.co_cellvars + code.co_freevars):
+        return StoreSites(frozenset(), True, at_entry)
+    lines: set[int] = set()
+    for instruction in dis.get_instructions(code):
+        if instruction.opname not in _REBINDING:
+            continue
+        argval = instruction.argval
+        if wanted & ({argval} if isinstance(argval, str) else set(argval)):
+            line = instruction.positions.lineno if instruction.positions is not None else None
+            if line is None:  # a store with no line of its own: check after every line
+                return StoreSites(frozenset(), True, at_entry)
+            lines.add(line)
+    return StoreSites(frozenset(lines), False, at_entry)
+
+
 class FrameObserver:
     """Follows one frame and reports rebinding of watched locals.
 
@@ -206,19 +289,27 @@ class FrameObserver:
         (2, [('first', 1), ('second', 2)])
     """
 
-    __slots__ = ("watch", "on_assign", "wants_lines", "frame", "claimed", "final", "_last", "_counts",
-                 "_returned")
+    __slots__ = ("watch", "on_assign", "wants_lines", "sites", "frame", "claimed", "final", "keep_final",
+                 "_last", "_counts", "_returned", "_store_lines", "_at")
 
     def __init__(self, watch: Mapping[str, Labels],
-                 on_assign: Callable[[str | None, str, Any], None]) -> None:
+                 on_assign: Callable[[str | None, str, Any], None],
+                 sites: StoreSites | None = None, keep_final: bool = True) -> None:
         self.watch = watch
         self.on_assign = on_assign
         self.wants_lines = bool(watch)
+        #: Where the code binds the watched names (None: unknown, every line is checked).
+        self.sites = sites
+        self._store_lines = None if sites is None or sites.every_line else sites.lines
+        self._at: int | None = None
         self.frame: FrameType | None = None
         #: True once a frame running the code was seen (False: compiled code, another path).
         self.claimed = False
+        #: The locals when the frame ended, kept when ``keep_final`` (a trace that prints only
+        #: watched assignments has no use for them).
         self.final: dict[str, Any] = {}
-        self._last: dict[str, Any] = {}
+        self.keep_final = keep_final
+        self._last = dict.fromkeys(watch, _UNBOUND)
         self._counts = dict.fromkeys(watch, 0)
         self._returned = False
 
@@ -226,21 +317,29 @@ class FrameObserver:
         """Start following ``frame``; its current bindings are the baseline."""
         self.frame = frame
         self.claimed = True
-        if self.watch:  # reading f_locals builds a dict: only when there is something to compare
+        # Only parameters and closure variables are bound when a frame starts; reading f_locals
+        # builds a dict, so it is read only when a watched name is one of those.
+        if self.sites is None or self.sites.bound_at_entry:
             local = frame.f_locals
             self._last = {name: local.get(name, _UNBOUND) for name in self.watch}
 
     def line(self, frame: FrameType) -> None:
-        """A new line is about to run: report what the previous one bound."""
-        self._scan(frame.f_locals)
+        """A new line is about to run: report what the previous one bound, if it binds a watched name."""
+        previous, self._at = self._at, frame.f_lineno
+        if self._store_lines is None or previous in self._store_lines:
+            self._scan(frame.f_locals)
 
     def returned(self, frame: FrameType) -> None:
         """The frame returns: report the last bindings, keep the final locals."""
         if not self._returned:
             self._returned = True
+            if not self.keep_final and self._store_lines is not None \
+                    and self._at not in self._store_lines:
+                return  # the last line bound no watched name, and the locals are not wanted
             local = frame.f_locals
             self._scan(local)
-            self.final = dict(local)
+            if self.keep_final:
+                self.final = dict(local)  # 3.11/3.12 reuse one dict per frame; 3.13 gives a proxy
 
     def finish(self) -> None:
         """The call is over (maybe by an exception): complete what return did not."""
@@ -263,6 +362,11 @@ class FrameObserver:
             else:
                 label = labels[count] if count < len(labels) else None
             self.on_assign(label, name, value)
+
+
+def _no_tracer(frame: FrameType, event: str, arg: Any) -> None:
+    """A global trace function that traces no new frame."""
+    return None
 
 
 def _run_settrace(code: CodeType, observer: FrameObserver, function: Callable[..., Any],
@@ -290,10 +394,11 @@ def _run_settrace(code: CodeType, observer: FrameObserver, function: Callable[..
             return chained
         claimed = True
         observer.claim(frame)
+        # No more frames to claim: nested calls go to the tracer found (or to one that ignores
+        # them, which keeps tracing on for this frame's own events) instead of through this one.
+        sys.settrace(previous if previous is not None or not observer.wants_lines else _no_tracer)
         if not observer.wants_lines:
-            # Final locals are read from the frame object after the call, so
-            # no more events are needed: stop paying for every nested call.
-            sys.settrace(previous)
+            # Final locals are read from the frame object after the call: no more events needed.
             return chained
         return local_tracer(chained)
 
@@ -303,6 +408,52 @@ def _run_settrace(code: CodeType, observer: FrameObserver, function: Callable[..
     finally:
         sys.settrace(previous)
         observer.finish()
+
+
+def _locals_at_return_settrace(code: CodeType, function: Callable[..., Any], args: tuple,
+                               kwargs: dict) -> tuple[Any, dict[str, Any] | None]:
+    previous = sys.gettrace()
+    frames: list[FrameType] = []
+
+    def claim(frame: FrameType, event: str, arg: Any) -> Any:
+        chained = previous(frame, event, arg) if previous is not None else None
+        if frame.f_code is code and not frames:
+            frames.append(frame)
+            # The locals are read from the frame object once it returned: no more events.
+            sys.settrace(previous)
+        return chained
+
+    sys.settrace(claim)
+    try:
+        result = function(*args, **kwargs)
+    finally:
+        sys.settrace(previous)
+    return result, (_final_locals(frames[0]) if frames else None)
+
+
+def _final_locals(frame: FrameType) -> dict[str, Any]:
+    local = frame.f_locals
+    # 3.13 gives a live proxy of the frame: keep a dict of what it held at the end.
+    return local if type(local) is dict else dict(local)
+
+
+def locals_at_return(code: CodeType, function: Callable[..., Any], args: tuple,
+                     kwargs: dict) -> tuple[Any, dict[str, Any] | None]:
+    """``(result, locals)`` of ``function(*args, **kwargs)`` whose frame runs ``code``.
+
+    The locals are those of the first new frame running ``code``, when it returned; None when no
+    such frame ran (compiled code, a callable that runs other code).  An exception propagates.
+
+    Example:
+        >>> def f(x):
+        ...     y = x * 2
+        ...     return y
+        >>> locals_at_return(f.__code__, f, (3,), {})
+        (6, {'x': 3, 'y': 6})
+    """
+    if MONITOR is not None:
+        return MONITOR.locals_at_return(code, function, args, kwargs)
+    return _locals_at_return_settrace(code, function, args, kwargs)
 
 
 def run_observed(code: CodeType, observer: FrameObserver | None, function: Callable[..., Any],
@@ -319,36 +470,31 @@ def run_observed(code: CodeType, observer: FrameObserver | None, function: Calla
     """
     if observer is None:
         return function(*args, **kwargs)
-    if USE_MONITORING:
-        from ._monitor import MONITOR
-
+    if MONITOR is not None:
         return MONITOR.run(code, observer, function, args, kwargs)
     return _run_settrace(code, observer, function, args, kwargs)
 
 
-def acquire_backend(code: CodeType | None = None, lines: bool = False) -> None:
+def acquire_backend(code: CodeType | None = None, sites: StoreSites | None = None) -> None:
     """Keep the observation backend ready (claim the monitoring tool id on 3.12+).
 
     With ``code``, that code's monitoring events also stay installed until
-    the matching :func:`release_backend` (``lines``: LINE events too).
+    the matching :func:`release_backend` (``sites``: the events reporting
+    the assignments of watched names too).
     Raises RuntimeError when no ``sys.monitoring`` tool id is free.
 
     Example:
         >>> acquire_backend(); release_backend()
     """
-    if USE_MONITORING:
-        from ._monitor import MONITOR
-
-        MONITOR.acquire(code, lines)
+    if MONITOR is not None:
+        MONITOR.acquire(code, sites)
 
 
-def release_backend(code: CodeType | None = None, lines: bool = False) -> None:
+def release_backend(code: CodeType | None = None, sites: StoreSites | None = None) -> None:
     """Undo one :func:`acquire_backend` with the same arguments.
 
     Example:
         >>> acquire_backend(); release_backend()
     """
-    if USE_MONITORING:
-        from ._monitor import MONITOR
-
-        MONITOR.release(code, lines)
+    if MONITOR is not None:
+        MONITOR.release(code, sites)

@@ -34,7 +34,7 @@ from ._grammar import (
 )
 
 __all__ = ["Fmt", "Renderer", "STYLES", "compile_format", "describe", "format_line", "format_value",
-           "pick", "plain", "printable"]
+           "pick", "plain", "printable", "text_of"]
 
 Fmt = str | Callable[[Any], str]
 
@@ -57,7 +57,8 @@ class PrintfFormat:
         '7 mm'
     """
 
-    __slots__ = ("text", "conversion", "_head", "_spec", "_nonfinite_spec", "_tail", "_bare_float")
+    __slots__ = ("text", "conversion", "_head", "_spec", "_nonfinite_spec", "_tail", "_bare_float",
+                 "_rows")
 
     def __init__(self, text: str, head: str, flags: str, rest: str, conversion: str, tail: str):
         self.text = text
@@ -69,6 +70,8 @@ class PrintfFormat:
         self._tail = tail
         #: A float conversion with no literal text: a row of floats is one ``%`` per item.
         self._bare_float = conversion in _FLOAT_CONVERSIONS and not head and not tail
+        # "%g %g %g" by row length: one % for a whole short row is faster than one per item.
+        self._rows: dict[int, str] = {}
 
     def __repr__(self) -> str:
         return f"PrintfFormat({self.text!r})"
@@ -109,8 +112,15 @@ class PrintfFormat:
         """
         if not self._bare_float:
             return None
-        spec = self._spec
-        text = ITEM_SEP.join([spec % value for value in values])
+        count = len(values)
+        if count <= 64:
+            row = self._rows.get(count)
+            if row is None:
+                row = self._rows[count] = ITEM_SEP.join([self._spec] * count)
+            text = row % tuple(values)
+        else:
+            spec = self._spec
+            text = ITEM_SEP.join([spec % value for value in values])
         # inf and nan print with an n (N for %E %F %G); they take the slow path, which follows glibc.
         if "n" in text or "N" in text:
             return None
@@ -182,12 +192,21 @@ def format_value(value: Any, fmt: Fmt = "%.15g") -> str:
             raise TypeError(f"format callable {fmt!r} returned {type(text).__name__} {text!r}; "
                             "it must return str")
         return text
-    return _text(value, compile_format(fmt))
+    return text_of(value, compile_format(fmt))
 
 
-def _text(value: Any, spec: PrintfFormat) -> str:
+def text_of(value: Any, spec: PrintfFormat) -> str:
+    """The text of ``value`` with a compiled format (:func:`format_value` without the checks).
+
+    Example:
+        >>> text_of([0.5, 2], compile_format("%.3f"))
+        '0.500 2'
+    """
     kind = type(value)
     if kind is float:
+        # The common case inline: a finite float (inf - inf and nan - nan are nan) and one %.
+        if spec._bare_float and value - value == 0.0:
+            return spec._spec % value
         return spec.number(value)
     numpy = sys.modules.get("numpy")
     if numpy is not None and kind is numpy.ndarray and value.ndim == 1 and value.dtype.kind == "f":
@@ -222,7 +241,7 @@ def _cells(value: Any, spec: PrintfFormat) -> str | list[Any]:
     if isinstance(value, (list, tuple)):
         return [_cells(item, spec) for item in value]
     if isinstance(value, Mapping):
-        return ITEM_SEP.join(f"{_key(key, spec)}{GROUP_SEP}{_text(item, spec)}"
+        return ITEM_SEP.join(f"{_key(key, spec)}{GROUP_SEP}{text_of(item, spec)}"
                              for key, item in value.items())
     return _library_cells(value, spec)
 
@@ -282,7 +301,7 @@ def _numpy_scalar(value: Any, numpy: Any) -> Any:
 
 
 def _key(key: Any, spec: PrintfFormat) -> str:
-    return key if isinstance(key, str) else _text(key, spec)
+    return key if isinstance(key, str) else text_of(key, spec)
 
 
 class Renderer:
@@ -306,7 +325,8 @@ class Renderer:
         'DETECTOR_PIX0_VECTOR 0.1 0.0065 -0.0065'
     """
 
-    __slots__ = ("prefix", "style", "fmt", "json", "_head", "_sep", "_fields", "_spec")
+    __slots__ = ("prefix", "style", "fmt", "json", "simple", "_head", "_sep", "_fields", "_spec",
+                 "_heads")
 
     def __init__(self, prefix: str = "TRACE_PY", style: str = "space", fmt: Fmt = "%.15g"):
         if not isinstance(prefix, str):
@@ -325,6 +345,29 @@ class Renderer:
         self._head = shape.head(prefix)
         self._sep = shape.after_name
         self._fields = shape.fields
+        #: True when a line is ``head(name)`` followed by the value's printf text.
+        self.simple = self._spec is not None and not self.json and not self._fields
+        self._heads: dict[str, str] = {}
+
+    @property
+    def spec(self) -> PrintfFormat | None:
+        """The compiled printf format (None for a callable format)."""
+        return self._spec
+
+    def head(self, name: str) -> str:
+        """What precedes the value on the line of ``name`` (a simple renderer's lines only).
+
+        Example:
+            >>> Renderer(style="equals").head("x")
+            'TRACE_PY:x='
+        """
+        head = self._heads.get(name)
+        if head is None:
+            if len(self._heads) < 4096:  # names are few; a name per call must not grow it forever
+                head = self._heads[name] = f"{self._head}{name}{self._sep}"
+            else:
+                head = f"{self._head}{name}{self._sep}"
+        return head
 
     def __repr__(self) -> str:
         return f"Renderer(prefix={self.prefix!r}, style={self.style!r}, fmt={self.fmt!r})"
@@ -354,8 +397,8 @@ class Renderer:
         ``context`` (the call's ``call``, ``thread`` and ``where``) is written by the json style only.
         """
         if fmt is None:
-            if self._spec is not None and not self.json and not self._fields:
-                return f"{self._head}{name}{self._sep}{_text(value, self._spec)}"
+            if self.simple:
+                return f"{self._head}{name}{self._sep}{text_of(value, self._spec)}"
             fmt = self.fmt
         if self.json:
             return self._json(name, value, fmt, context)

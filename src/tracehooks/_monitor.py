@@ -9,7 +9,10 @@ separate client of the same machinery -- keep receiving their own events.
 
 A frame is claimed at PY_START by the observers waiting on that thread for
 that code, so recursive frames of the same code are left alone.  LINE events
-reach the claimed frame's observers.  No event is taken at the exit: ``run``'s
+reach the claimed frame's observers, which read the locals only after a line
+that stores a watched name.  (INSTRUCTION events right after each store would
+spare the other lines' callbacks, but CPython 3.12 and 3.13 deliver none to a
+code object that a ``sys.settrace`` tracer instrumented before.)  No event is taken at the exit: ``run``'s
 ``finally`` completes every call (return or exception; PY_UNWIND cannot be
 enabled per code object anyway) from the frame object, which keeps its
 locals after the frame finished -- one callback a call fewer.
@@ -31,17 +34,46 @@ _TOOL_NAME = "tracehooks"
 _PREFERRED_IDS = (3, 4, 2, 1, 0, 5)
 _EVENTS: Any = sys.monitoring.events if hasattr(sys, "monitoring") else None
 _BASE_EVENTS = _EVENTS.PY_START if _EVENTS is not None else 0
+_CALLBACKS = (_EVENTS.PY_START, _EVENTS.LINE) if _EVENTS is not None else ()
+
+
+class Sites(Protocol):
+    """Where a code object binds the watched names (see ``_capture.StoreSites``)."""
+
+    every_line: bool
+    lines: frozenset[int]
 
 
 class Observer(Protocol):
     """What ``run`` needs from an observer (see ``_capture.FrameObserver``)."""
 
     wants_lines: bool
+    sites: Sites | None
     frame: FrameType | None
 
     def claim(self, frame: FrameType) -> None: ...
     def line(self, frame: FrameType) -> None: ...
     def finish(self) -> None: ...
+
+
+class _FrameCatcher:
+    """The observer of ``locals_at_return``: keeps the claimed frame, wants no LINE events."""
+
+    __slots__ = ("frame",)
+    wants_lines = False
+    sites = None
+
+    def __init__(self) -> None:
+        self.frame: FrameType | None = None
+
+    def claim(self, frame: FrameType) -> None:
+        self.frame = frame
+
+    def line(self, frame: FrameType) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
 
 
 class _Monitor:
@@ -63,33 +95,34 @@ class _Monitor:
         self.waiting: dict[tuple[int, int], list[Observer]] = {}
         self.frames: dict[FrameType, list[Observer]] = {}
 
-    def acquire(self, code: CodeType | None = None, lines: bool = False) -> None:
+    def acquire(self, code: CodeType | None = None, sites: Sites | None = None) -> None:
         """Claim the tool id for one more user (RuntimeError if none is free).
 
         With ``code``, also keep that code's events on until ``release``, so
-        that calls in between do not re-instrument it each time.
+        that calls in between do not re-instrument it each time; with ``sites``
+        (the watched names' ``StoreSites``), the events that report assignments too.
         """
         with self.lock:
-            self._use(code, lines)
+            self._use(code, sites)
 
-    def release(self, code: CodeType | None = None, lines: bool = False) -> None:
+    def release(self, code: CodeType | None = None, sites: Sites | None = None) -> None:
         """Give back one use; the last one frees the tool id."""
         with self.lock:
-            self._unuse(code, lines)
+            self._unuse(code, sites)
 
-    def _use(self, code: CodeType | None, lines: bool) -> None:
+    def _use(self, code: CodeType | None, sites: Sites | None) -> None:
         if self.users == 0:
             self._claim_tool()
         self.users += 1
         if code is not None:
-            self._count(code, 1, lines)
+            self._count(code, 1, sites)
 
-    def _unuse(self, code: CodeType | None, lines: bool) -> None:
+    def _unuse(self, code: CodeType | None, sites: Sites | None) -> None:
         if code is not None:
-            self._count(code, -1, lines)
+            self._count(code, -1, sites)
         self.users -= 1
         if self.users == 0:
-            for event in (_EVENTS.PY_START, _EVENTS.LINE):
+            for event in _CALLBACKS:
                 sys.monitoring.register_callback(self.tool, event, None)
             sys.monitoring.free_tool_id(self.tool)
             self.tool = None
@@ -114,38 +147,49 @@ class _Monitor:
         if observer is None:
             return function(*args, **kwargs)
         key = (threading.get_ident(), id(code))
-        lines = observer.wants_lines
+        sites = observer.sites if observer.wants_lines else None
         with self.lock:
-            counts = self.codes.get(id(code))
-            if counts is not None and (counts[1] or not lines):
-                # The events wanted are on already (a started trace holds them): only count.
-                counts[0] += 1
-                counts[1] += lines
-                self.users += 1
-            else:
-                self._use(code, lines)
+            # Cheap while a started trace holds the events: only counts change.
+            self._use(code, sites)
             self.waiting.setdefault(key, []).append(observer)
         try:
             return function(*args, **kwargs)
         finally:
             with self.lock:
                 self._forget(key, observer)
-                counts = self.codes[id(code)]
-                if counts[0] > 1 and (counts[1] > 1 or not lines) and self.users > 1:
-                    counts[0] -= 1  # another user keeps the events and the tool id: only count
-                    counts[1] -= lines
-                    self.users -= 1
-                else:
-                    self._unuse(code, lines)
+                self._unuse(code, sites)
             observer.finish()
 
-    def _count(self, code: CodeType, step: int, lines: bool) -> None:
-        # counts: [users, users wanting LINE, event set installed, the code kept alive]
+    def locals_at_return(self, code: CodeType, function: Callable[..., Any], args: tuple,
+                         kwargs: dict) -> tuple[Any, dict[str, Any] | None]:
+        """``(result, final locals or None)`` of a call whose frame runs ``code``."""
+        catcher = _FrameCatcher()
+        if id(code) not in self.codes:  # nobody holds the code's events: install them for this call
+            result = self.run(code, catcher, function, args, kwargs)
+        else:
+            # A started trace holds the events: only this thread's waiting list is touched, one
+            # atomic dict operation at a time, so the lock is not needed.
+            key = (threading.get_ident(), id(code))
+            self.waiting.setdefault(key, []).append(catcher)
+            try:
+                result = function(*args, **kwargs)
+            finally:
+                if catcher.frame is None:
+                    self._forget(key, catcher)
+        frame = catcher.frame
+        if frame is None:
+            return result, None
+        local = frame.f_locals
+        # 3.13 gives a live proxy of the frame: keep a dict of what it held at the end.
+        return result, local if type(local) is dict else dict(local)
+
+    def _count(self, code: CodeType, step: int, sites: Sites | None) -> None:
+        # counts: [users, users wanting LINE events, event set installed, the code kept alive]
         counts = self.codes.get(id(code))
         if counts is None:
             counts = self.codes[id(code)] = [0, 0, 0, code]
         counts[0] += step
-        if lines:
+        if sites is not None:
             counts[1] += step
         wanted = (_BASE_EVENTS | (_EVENTS.LINE if counts[1] else 0)) if counts[0] else 0
         if wanted != counts[2]:
@@ -167,13 +211,16 @@ class _Monitor:
                 del self.frames[observer.frame]
 
     def _on_start(self, code: CodeType, offset: int) -> None:
-        with self.lock:
-            observers = self.waiting.pop((threading.get_ident(), id(code)), None)
-            if not observers:
-                return
-            # Frame 1 is the frame that fired the event; frame 0 is this callback.
-            frame = sys._getframe(1)
-            self.frames.setdefault(frame, []).extend(observers)
+        # This thread's key only: one atomic pop, no lock.
+        observers = self.waiting.pop((threading.get_ident(), id(code)), None)
+        if not observers:
+            return
+        # Frame 1 is the frame that fired the event; frame 0 is this callback.
+        frame = sys._getframe(1)
+        following = [observer for observer in observers if observer.wants_lines]
+        if following:  # LINE events find their observers by frame
+            with self.lock:
+                self.frames.setdefault(frame, []).extend(following)
         for observer in observers:
             observer.claim(frame)
 

@@ -10,22 +10,71 @@ lines: once the call has returned).
 from __future__ import annotations
 
 import functools
-import threading
+import itertools
+import os
+import sys
 import warnings
-from typing import Any, NamedTuple
+from typing import Any
 
-from ._capture import NOT_FUNCTIONS, Call, FrameObserver, check_code, code_of, run_observed, snapshot
+from ._capture import (NOT_FUNCTIONS, Call, FrameObserver, StoreSites, check_code, code_of, run_observed,
+                       snapshot, store_sites)
 from ._errors import SinkError, TraceWarning
-from ._format import Renderer, pick, printable
+from ._format import PrintfFormat, Renderer, compile_format, pick, printable
 from ._options import TraceOptions
-from ._sinks import Sink
+from ._sinks import ListSink, Sink
 
 __all__ = ["_Output", "_Probe", "_Run"]
 
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
-class _Output(NamedTuple):
-    renderer: Renderer | None
-    sink: Sink | None
+
+class _Output:
+    """Where a probe's lines go: the renderer, the sink, and what the fast path needs of them."""
+
+    __slots__ = ("renderer", "sink", "write", "simple")
+
+    def __init__(self, renderer: Renderer | None, sink: Sink | None) -> None:
+        self.renderer = renderer
+        self.sink = sink
+        # A list sink's write is the list's own append (ListSink.write adds nothing but the
+        # SinkError, which the fast path adds around it).
+        self.write = sink.lines.append if isinstance(sink, ListSink) else getattr(sink, "write", None)
+        #: True when lines are ``head + printf text``: not json, not record, a printf format.
+        self.simple = renderer is not None and renderer.simple
+
+    def __iter__(self):  # unpacks as (renderer, sink), as the NamedTuple it replaced did
+        return iter((self.renderer, self.sink))
+
+
+class _Plan:
+    """What a trace prints per call, decided once: ``(emitted name, local or callable, format, index)``.
+
+    Used by the fast path (``_fast``), which covers the traces that print watched assignments,
+    ``locals=``/``locals=True`` at return and ``emit=`` values in the plain text styles; blocks,
+    json lines and callable formats take the general path.
+    """
+
+    __slots__ = ("locals", "emit", "all_locals", "watch")
+
+    def __init__(self, options: TraceOptions) -> None:
+        def entry(name: str, source: Any) -> tuple[str, Any, PrintfFormat | None, Any]:
+            fmt = options.formats.get(name)
+            return name, source, None if fmt is None else compile_format(fmt), options.index_for(name)
+
+        self.locals = tuple(entry(name, local) for name, local in options.locals.items())
+        self.emit = tuple(entry(name, function) for name, function in options.emit.items())
+        self.all_locals = options.all_locals
+        #: ``{label: (format or None, index)}`` of the watched values' lines.
+        self.watch = {label: (None if options.formats.get(label) is None
+                              else compile_format(options.formats[label]), options.index_for(label))
+                      for labels in options.watch.values()
+                      for label in ((labels,) if isinstance(labels, str) else labels)}
+
+    @staticmethod
+    def applies(options: TraceOptions) -> bool:
+        return (options.block is None
+                and not any(callable(fmt) for fmt in options.formats.values())
+                and (options.all_locals is False or not options.locals))
 
 
 class _Run:
@@ -50,11 +99,24 @@ class _Probe:
         self.options = options
         self.where = where
         self.code: Any = None
+        #: Where the code binds the watched names (None without watch=).
+        self.sites: StoreSites | None = None
         #: ``file:line`` of the traced function, for the json style (None: not a Python function).
         self.source: str | None = None
-        self.ncalls = 0
         self.disabled_reason: str | None = None
-        self._count_lock = threading.Lock()
+        # next() on an itertools.count is one C call: no lock, and every call a distinct ordinal.
+        self._ordinals = itertools.count(1)
+        self._plan = _Plan(options) if self.emitting and _Plan.applies(options) else None
+
+    @property
+    def ncalls(self) -> int:
+        """How many calls were recorded."""
+        # The count's repr is "count(N)", N the next ordinal; reading it does not advance it.
+        return int(repr(self._ordinals)[6:-1]) - 1
+
+    def _set_options(self, options: TraceOptions) -> None:
+        self.options = options
+        self._plan = _Plan(options) if self.emitting and _Plan.applies(options) else None
 
     def _prepare_code(self, original: Any) -> None:
         found = code_of(original)
@@ -69,6 +131,8 @@ class _Probe:
         elif names:
             self.code = code_of(original)
             check_code(self.code, names, self.where)
+            if self.options.watch:
+                self.sites = store_sites(self.code, list(self.options.watch))
 
     def _disable(self, reason: str, run: _Run) -> None:
         if self.disabled_reason is None:
@@ -77,13 +141,11 @@ class _Probe:
 
     def _record(self, wrapped: Any, instance: Any, args: tuple, kwargs: dict,
                 output: _Output) -> Any:
-        with self._count_lock:
-            self.ncalls += 1
-            ordinal = self.ncalls
-        run = _Run(Call(instance, args, kwargs), output, ordinal)
+        run = _Run(Call(instance, args, kwargs), output, next(self._ordinals))
         observer = None
         if self.code is not None:
-            observer = FrameObserver(self.options.watch, functools.partial(self._assigned, run))
+            observer = FrameObserver(self.options.watch, functools.partial(self._assigned, run),
+                                     self.sites)
         try:
             if observer is None:
                 run.call.result = wrapped(*args, **kwargs)
@@ -102,17 +164,35 @@ class _Probe:
             self._report(run, None)
         return run.call.result
 
+    def _fail(self, reason: str) -> None:
+        """Switch the probe off with a warning (the fast path's ``_disable`` and ``_report``)."""
+        if self.disabled_reason is None:
+            self.disabled_reason = reason
+            self._warn(f"tracehooks: trace of {self.where} disabled: {reason}")
+        self._switch_off()
+
+    @staticmethod
+    def _warn(message: str) -> None:
+        """Warn at the first frame outside tracehooks: the line that called the traced function."""
+        frame, level = sys._getframe(0), 1  # stacklevel 1 is this frame
+        while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) \
+                == _PACKAGE:
+            frame, level = frame.f_back, level + 1
+        warnings.warn(message, TraceWarning, stacklevel=level)
+
+    def _unobserved_message(self) -> str:
+        return (f"tracehooks: the locals of {self.where} could not be read: no frame running its "
+                f"code ({self.source}) was seen during the call, so none of its locals is emitted; "
+                "compiled code (torch.compile runs a graph in its place) or a callable that does "
+                "not run that code cannot be observed (torch.compiler.disable keeps it eager)")
+
     def _collect(self, run: _Run, observer: FrameObserver | None) -> None:
         if observer is None:
             return
         call = run.call
         if not observer.claimed:
             if call.exception is None:
-                run.warnings.append(
-                    f"tracehooks: the locals of {self.where} could not be read: no frame running its "
-                    f"code ({self.source}) was seen during the call, so none of its locals is emitted; "
-                    "compiled code (torch.compile runs a graph in its place) or a callable that does "
-                    "not run that code cannot be observed (torch.compiler.disable keeps it eager)")
+                run.warnings.append(self._unobserved_message())
             return
         call.locals = observer.final
         if self.options.all_locals:
@@ -194,7 +274,7 @@ class _Probe:
         if self.disabled_reason is not None:
             self._switch_off()
         for message in run.warnings:
-            warnings.warn(message, TraceWarning, stacklevel=4)
+            self._warn(message)
         if run.sink_error is not None:
             if exc is None:
                 raise run.sink_error

@@ -21,6 +21,7 @@ from ._errors import TraceWarning
 from ._format import Fmt, format_line, pick
 from ._options import Emitters, Formats, Index, Locals, TraceOptions, Watch
 from ._patch import Patch, apply_patch, resolve_path
+from ._fast import compile_fast
 from ._probe import _Output, _Probe, _Run
 from ._sinks import Sink, resolve_sink
 from ._specs import CONTENT, get_spec
@@ -107,18 +108,23 @@ class TraceHandle(_Probe):
         parent, attribute, original = resolve_path(self.target, self.name)
         self.where = f"{_owner_name(parent)}.{attribute}"
         if self._given is not None:
-            self.options = _spec_options(self.target, attribute, self._given,
-                                         self.options) or self.options
+            self._set_options(_spec_options(self.target, attribute, self._given,
+                                            self.options) or self.options)
         self._prepare_code(original)
         if self.emitting:
             renderer, sink, self._owned = self.options.output()
             self._output = _Output(renderer, sink)
-        self._thread = threading.get_ident()
+        # None: every thread's calls are recorded.
+        self._thread = None if self.options.all_threads else threading.get_ident()
         try:
             if self.code is not None:
-                acquire_backend(self.code, bool(self.options.watch))
+                acquire_backend(self.code, self.sites)
                 self._holds_backend = True
-            self.patch = apply_patch(self.target, self.name, self._wrapper)
+            direct = None
+            if self._plan is not None and self._output.simple:
+                # A plain function's replacement runs the fast path itself: no layer in between.
+                direct = compile_fast(self, self._plan, self._output, self._thread)
+            self.patch = apply_patch(self.target, self.name, self._wrapper, direct=direct)
         except BaseException:
             self._release()
             raise
@@ -147,7 +153,7 @@ class TraceHandle(_Probe):
         try:
             if self._holds_backend:
                 self._holds_backend = False
-                release_backend(self.code, bool(self.options.watch))
+                release_backend(self.code, self.sites)
         finally:
             if self._owned:
                 self._owned = False
@@ -164,7 +170,7 @@ class TraceHandle(_Probe):
             self.patch.disable()
 
     def _wrapper(self, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-        if not self.options.all_threads and threading.get_ident() != self._thread:
+        if self._thread is not None and threading.get_ident() != self._thread:
             return wrapped(*args, **kwargs)
         return self._record(wrapped, instance, args, kwargs, self._output)
 
