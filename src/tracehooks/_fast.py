@@ -42,12 +42,16 @@ def compile_fast(probe: Any, plan: Any, output: Any, thread: int | None) -> Inst
         return tuple((name, source, spec or default, index, renderer.head(name))
                      for name, source, spec, index in entries)
 
-    wanted, emitters = resolved(plan.locals), resolved(plan.emit)
+    wanted = resolved(plan.locals)
+    # An emitted float printed with a bare printf format needs only ``format % value``.
+    emitters = tuple((*entry, entry[2].bare_float if entry[3] is None else None)
+                     for entry in resolved(plan.emit))
     all_locals, code, ordinals = plan.all_locals, probe.code, probe._ordinals
     watch, labels, sites = probe.options.watch, plan.watch, probe.sites
     keep_final = bool(wanted or emitters or all_locals)
     result_index = probe.options.index_for("result")
     get_ident = threading.get_ident
+    new_call = object.__new__
 
     def put(name: str, head: str, value: Any, spec: Any, index: Any) -> bool:
         try:
@@ -102,6 +106,31 @@ def compile_fast(probe: Any, plan: Any, output: Any, thread: int | None) -> Inst
         return tuple((name, name, default, probe.options.index_for(name), renderer.head(name))
                      for name, value in final.items() if printable(value))
 
+    def emit_all(call: Any) -> bool:
+        """Print the ``emit=`` values of ``call``; False once the trace switched itself off."""
+        for name, emitter, spec, index, head, float_format in emitters:
+            # put() written out: this loop is the whole cost of an emit= trace.
+            try:
+                value = emitter(call)
+            except Exception as exc:
+                probe._fail(f"emit= callable for {name!r} raised {type(exc).__name__}: {exc}")
+                return False
+            try:
+                if type(value) is float and float_format and value - value == 0.0:
+                    text = head + float_format % value  # text_of's first case, without the call
+                else:
+                    text = head + text_of(value if index is None else pick(value, index), spec)
+            except Exception as exc:
+                probe._fail(f"formatting value {name!r} failed: {type(exc).__name__}: {exc}")
+                return False
+            try:
+                write(text)
+            except SinkError:
+                raise
+            except Exception as exc:
+                raise SinkError(sink.describe(), exc) from exc
+        return True
+
     def install(original: Any, on: list[bool], method: bool) -> Callable[..., Any]:
         def traced(*args: Any, **kwargs: Any) -> Any:
             # Passed straight through: an undone or disabled trace, another thread's call, and a
@@ -112,57 +141,49 @@ def compile_fast(probe: Any, plan: Any, output: Any, thread: int | None) -> Inst
             if thread is not None and ident != thread:
                 return original(*args, **kwargs)
             next(ordinals)
-            assigned: list[tuple[str | None, str, Any]] = []
-            if code is None:  # nothing to read but the result (a builtin under locals=True)
+            if code is None:  # emit= only, or a builtin under locals=True: nothing to observe
                 result = original(*args, **kwargs)
-                final: dict[str, Any] | None = {}
-            elif watch:
-                result, final = observe(original, args, kwargs, assigned)
-            else:
-                result, final = locals_at_return(code, original, args, kwargs)
-            if final is None:
-                probe._warn(probe._unobserved_message())
-                return result
-            if probe.disabled_reason is not None:  # a watched value could not be printed
-                return result
-            named: dict[str, Any] = {}
-            for name, local, spec, index, head in every_local(final) if all_locals else wanted:
-                if local not in final:
-                    probe._warn(f"tracehooks: local {local!r} of {probe.where} was not bound when "
-                                f"it returned; {name!r} not emitted")
-                    continue
-                value = named[name] = final[local]
-                if not put(name, head, value, spec, index):
-                    return result
-            if emitters:
-                call = Call(args[0], args[1:], kwargs, result, thread=ident) if method else \
-                    Call(None, args, kwargs, result, thread=ident)
-                if code is not None:
-                    call.locals, call.named = final, named
-                for label, name, value in assigned:
-                    if label is None:
-                        call.unlabelled.append((name, value))
+                if emitters:
+                    # Filled here rather than by Call.__init__: a call frame fewer, on the path
+                    # whose whole cost is this Call and the lines (Call makes its lists when read).
+                    call = new_call(Call)
+                    if method:
+                        call.instance, call.args = args[0], args[1:]
                     else:
-                        call.watched.append((label, value))
-                for name, emitter, spec, index, head in emitters:
-                    # put() written out: this loop is the whole cost of an emit= trace.
-                    try:
-                        value = emitter(call)
-                    except Exception as exc:
-                        probe._fail(f"emit= callable for {name!r} raised {type(exc).__name__}: "
-                                    f"{exc}")
+                        call.instance, call.args = None, args
+                    call.kwargs, call.result, call.exception, call.thread = kwargs, result, None, ident
+                    emit_all(call)
+            else:
+                assigned: list[tuple[str | None, str, Any]] = []
+                if watch:
+                    result, final = observe(original, args, kwargs, assigned)
+                else:
+                    result, final = locals_at_return(code, original, args, kwargs)
+                if final is None:
+                    probe._warn(probe._unobserved_message())
+                    return result
+                if probe.disabled_reason is not None:  # a watched value could not be printed
+                    return result
+                named: dict[str, Any] = {}
+                for name, local, spec, index, head in every_local(final) if all_locals else wanted:
+                    if local not in final:
+                        probe._warn(f"tracehooks: local {local!r} of {probe.where} was not bound "
+                                    f"when it returned; {name!r} not emitted")
+                        continue
+                    value = named[name] = final[local]
+                    if not put(name, head, value, spec, index):
                         return result
-                    try:
-                        text = head + text_of(value if index is None else pick(value, index), spec)
-                    except Exception as exc:
-                        probe._fail(f"formatting value {name!r} failed: {type(exc).__name__}: {exc}")
+                if emitters:
+                    call = Call(args[0], args[1:], kwargs, result, locals=final, named=named,
+                                thread=ident) if method else \
+                        Call(None, args, kwargs, result, locals=final, named=named, thread=ident)
+                    for label, name, value in assigned:
+                        if label is None:
+                            call.unlabelled.append((name, value))
+                        else:
+                            call.watched.append((label, value))
+                    if not emit_all(call):
                         return result
-                    try:
-                        write(text)
-                    except SinkError:
-                        raise
-                    except Exception as exc:
-                        raise SinkError(sink.describe(), exc) from exc
             if all_locals and printable(result):
                 put("result", renderer.head("result"), result, default, result_index)
             return result

@@ -76,6 +76,17 @@ class PrintfFormat:
     def __repr__(self) -> str:
         return f"PrintfFormat({self.text!r})"
 
+    @property
+    def bare_float(self) -> str | None:
+        """The ``%`` format that prints a finite float exactly as this one (None: literal text or an
+        integer conversion around it).
+
+        Example:
+            >>> compile_format("%.15g").bare_float, compile_format("%d").bare_float
+            ('%.15g', None)
+        """
+        return self._spec if self._bare_float else None
+
     def number(self, value: int | float) -> str:
         """Format a Python int or float as C's printf would.
 
