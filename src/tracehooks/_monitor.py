@@ -176,7 +176,7 @@ class _Monitor:
             finally:
                 if catcher.frame is None:
                     self._forget(key, catcher)
-        frame = catcher.frame
+        frame, catcher.frame = catcher.frame, None  # let go of it first: reading it is cheaper then
         if frame is None:
             return result, None
         local = frame.f_locals
