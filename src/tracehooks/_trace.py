@@ -21,7 +21,7 @@ from ._errors import TraceWarning
 from ._format import Fmt, format_line, pick
 from ._options import Emitters, Formats, Index, Locals, TraceOptions, Watch
 from ._patch import Patch, apply_patch, resolve_path
-from ._fast import compile_fast
+from ._fast import FastTrace
 from ._probe import _Output, _Probe, _Run
 from ._sinks import Sink, resolve_sink
 from ._specs import CONTENT, get_spec
@@ -123,7 +123,7 @@ class TraceHandle(_Probe):
             direct = None
             if self._plan is not None and self._output.simple:
                 # A plain function's replacement runs the fast path itself: no layer in between.
-                direct = compile_fast(self, self._plan, self._output, self._thread)
+                direct = FastTrace(self, self._plan, self._output, self._thread).install
             self.patch = apply_patch(self.target, self.name, self._wrapper, direct=direct)
         except BaseException:
             self._release()
