@@ -94,6 +94,8 @@ class _Monitor:
         self.codes: dict[int, list[Any]] = {}
         self.waiting: dict[tuple[int, int], list[Observer]] = {}
         self.frames: dict[FrameType, list[Observer]] = {}
+        # Per (thread, code): the lists that ``locals_at_return`` waits on, filled with the frame.
+        self.boxes: dict[tuple[int, int], list[list[FrameType]]] = {}
 
     def acquire(self, code: CodeType | None = None, sites: Sites | None = None) -> None:
         """Claim the tool id for one more user (RuntimeError if none is free).
@@ -163,25 +165,38 @@ class _Monitor:
     def locals_at_return(self, code: CodeType, function: Callable[..., Any], args: tuple,
                          kwargs: dict) -> tuple[Any, dict[str, Any] | None]:
         """``(result, final locals or None)`` of a call whose frame runs ``code``."""
-        catcher = _FrameCatcher()
         if id(code) not in self.codes:  # nobody holds the code's events: install them for this call
+            catcher = _FrameCatcher()
             result = self.run(code, catcher, function, args, kwargs)
+            frame, catcher.frame = catcher.frame, None
         else:
-            # A started trace holds the events: only this thread's waiting list is touched, one
-            # atomic dict operation at a time, so the lock is not needed.
+            # A started trace holds the events.  Only this thread's entry is touched, one atomic
+            # dict operation at a time, so the lock is not needed; _on_start fills ``box``.
             key = (threading.get_ident(), id(code))
-            self.waiting.setdefault(key, []).append(catcher)
+            box: list[FrameType] = []
+            boxes = self.boxes.get(key)
+            if boxes is None:
+                self.boxes[key] = [box]
+            else:
+                boxes.append(box)
             try:
                 result = function(*args, **kwargs)
             finally:
-                if catcher.frame is None:
-                    self._forget(key, catcher)
-        frame, catcher.frame = catcher.frame, None  # let go of it first: reading it is cheaper then
+                if not box:  # never claimed (compiled code, an exception before the frame)
+                    self._unbox(key, box)
+            frame = box.pop() if box else None  # let go of it first: reading it is cheaper then
         if frame is None:
             return result, None
         local = frame.f_locals
         # 3.13 gives a live proxy of the frame: keep a dict of what it held at the end.
         return result, local if type(local) is dict else dict(local)
+
+    def _unbox(self, key: tuple[int, int], box: list[FrameType]) -> None:
+        boxes = self.boxes.get(key)
+        if boxes is not None and any(entry is box for entry in boxes):
+            boxes[:] = [entry for entry in boxes if entry is not box]
+            if not boxes:
+                del self.boxes[key]
 
     def _count(self, code: CodeType, step: int, sites: Sites | None) -> None:
         # counts: [users, users wanting LINE events, event set installed, the code kept alive]
@@ -211,11 +226,17 @@ class _Monitor:
                 del self.frames[observer.frame]
 
     def _on_start(self, code: CodeType, offset: int) -> None:
-        # This thread's key only: one atomic pop, no lock.
-        observers = self.waiting.pop((threading.get_ident(), id(code)), None)
+        # This thread's key only: atomic pops, no lock.  Frame 1 is the frame that fired the
+        # event; frame 0 is this callback.
+        key = (threading.get_ident(), id(code))
+        boxes = self.boxes.pop(key, None)
+        if boxes:
+            frame = sys._getframe(1)
+            for box in boxes:
+                box.append(frame)
+        observers = self.waiting.pop(key, None)
         if not observers:
             return
-        # Frame 1 is the frame that fired the event; frame 0 is this callback.
         frame = sys._getframe(1)
         following = [observer for observer in observers if observer.wants_lines]
         if following:  # LINE events find their observers by frame
