@@ -1,15 +1,18 @@
 """Speed and memory of the nanobrag_torch port against the nanoBragg C program (prints; asserts nothing).
 
-Run: NANOBRAGG_BIN=/path/to/nanoBragg python benchmarks/bench_simulator.py [--quick] [--cases NAME ...]
-     [--repeats N] [--device cpu] [--dtype float64] [--no-memory] [--no-process] [--json FILE]
+Run: NANOBRAGG_BIN=/path/to/nanoBragg python benchmarks/bench_simulator.py [--quick | --golden]
+     [--cases NAME ...] [--repeats N] [--device cpu] [--dtype float64] [--no-memory] [--no-process]
+     [--json FILE]
 
-For each case (a nanoBragg command line, printed before the table) the port is timed two ways, in
+The cases are the fixed list of bench_cases.py, or with ``--golden`` every reference case of
+tests/data/c_reference (its cmd.txt without -trace_pixel). For each case (a nanoBragg command line,
+printed before the table) the port is timed two ways, in
 ``c_compat`` mode (the mode meant to reproduce the C's image bit for bit): as a whole process
 (``python -m nanobrag_torch``, the C's flags, median of ``--repeats``), and in this process, where the
 render (``Simulator.run()``, after parsing and building) is timed after one warm-up run, median of
 ``--repeats``, with its user+system CPU time over wall time. A fresh process also reports the start-up:
-``import torch``, then parsing, building and rendering the first batch of pixels. With ``NANOBRAGG_BIN`` set, the C binary is timed on the same command line as a whole
-process (it reads the HKL file too), with ``OMP_NUM_THREADS`` equal to ``torch.get_num_threads()``, and
+``import torch``, then parsing, building and rendering the first batch of pixels. With ``NANOBRAGG_BIN``
+set, the C binary is timed on the same command line as a whole process (it reads the HKL file too), with ``OMP_NUM_THREADS`` equal to ``torch.get_num_threads()``, and
 the images are compared in float32 ulps: against the last timed C run, and against one extra C run with
 ``OMP_NUM_THREADS=1``, because some C code paths give thread-count-dependent images (quirks 15, 20 and
 26 in tests/data/c_reference/README.md) and the port follows the single-thread C.
@@ -44,91 +47,12 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parent.parent
-INPUTS = REPO / "tests" / "data" / "c_reference" / "inputs"
-SEED_CMD = REPO / "tests" / "data" / "c_reference" / "seed_supervisor_pix0" / "cmd.txt"
+from bench_cases import INPUTS, TINY, Case, benchmark_cases, golden_cases, memory_case
+from bench_report import format_memory, format_table, progress_line
+
 # Appended to every C run: no noise image, no PGM, no progress bar, and the float image we compare.
 C_QUIET = ("-nonoise", "-nopgm", "-noprogress", "-floatfile", "image.bin")
 MEMORY_TARGET_MB = 4000.0
-# A 4x4 detector, for the examples in docstrings.
-TINY = "-cell 100 100 100 90 90 90 -default_F 1 -N 1 -detpixels 4".split()
-BASE = ("-cell 100 100 100 90 90 90 -misset 5 10 15 -hkl ../inputs/cubic.hkl -N 5 -lambda 1 "
-        "-distance 100 -pixel 0.1").split()
-ISSUE = "-cell 79 79 38 90 90 90 -default_F 100 -N 10 -lambda 1 -distance 150 -pixel 0.1".split()
-
-
-@dataclass
-class Case:
-    """One benchmark command line (nanoBragg flags; input paths relative to ``../inputs``).
-
-    Example:
-        >>> Case("tiny", ["-default_F", "100", "-detpixels", "8"]).command
-        'nanoBragg -default_F 100 -detpixels 8'
-    """
-
-    name: str
-    argv: List[str]
-    note: str = ""
-
-    @property
-    def command(self) -> str:
-        return " ".join(["nanoBragg", *self.argv])
-
-
-def seed_argv(roi: Optional[Sequence[int]] = None) -> List[str]:
-    """The seed case's cmd.txt without its -roi and -trace_pixel; with ``roi`` given, that -roi instead.
-
-    Example:
-        >>> seed_argv()[:2], "-roi" in seed_argv(), seed_argv([0, 9, 0, 9])[-5:]
-        (['-mat', '../inputs/A.mat'], False, ['-roi', '0', '9', '0', '9'])
-    """
-    words, kept = SEED_CMD.read_text().split()[1:], []
-    skip = 0
-    for word in words:
-        if skip:
-            skip -= 1
-        elif word in ("-roi", "-trace_pixel"):
-            skip = 4 if word == "-roi" else 2
-        else:
-            kept.append(word)
-    return kept + (["-roi", *map(str, roi)] if roi is not None else [])
-
-
-def benchmark_cases(quick: bool) -> List[Case]:
-    """The fixed case list, by growing number of evaluations; ``quick`` shrinks every detector.
-
-    Example:
-        >>> [case.name for case in benchmark_cases(quick=True)][:4]
-        ['rotation_1024', 'rotation_mosaic', 'auto_oversample_512', 'default']
-    """
-    detector = ["-detpixels", "96" if quick else "1024", "-oversample"]
-    # nanoBragg switches interpolation off for the rest of the run at the first pixel whose (h, k, l) lies
-    # within 2 of the edge of the HKL table (quirk 20); at 1500 mm every |h|, |k|, |l| stays below 5.
-    interpolate = ("-cell 100 100 100 90 90 90 -misset 5 10 15 -hkl ../inputs/cubic.hkl -N 2 -interpolate "
-                   "-lambda 1 -distance 1500 -pixel 0.1").split()
-    seed_note = "64x64 ROI of the full detector" if quick else "full 2463x2527 detector, no -roi"
-    divergence = "-hdivrange 2 -vdivrange 2 -hdivsteps 3 -vdivsteps 3 -dispersion 2 -dispsteps 3".split()
-    rotation = "-phi 0 -osc 1 -phisteps 10 -mosaic 0.5 -mosaic_domains 10".split()
-    # The command lines of the speed issue: a 79x79x38 cell without HKL file, 2x2 sub-pixels, 4 phi steps.
-    size = ["-detpixels", "96" if quick else "1024"]
-    spindle = "-oversample 2 -phisteps 4 -osc 0.4".split()
-    return [
-        Case("rotation_1024", ISSUE + size + spindle),
-        Case("rotation_mosaic", ISSUE + size + spindle + "-mosaic 0.2 -mosaic_domains 4".split()),
-        Case("auto_oversample_512", ISSUE + ["-detpixels", "48" if quick else "512"], "oversample chosen by the C's rule"),
-        Case("default", BASE + detector + ["1"]),
-        Case("interpolate_N2", interpolate + detector + ["1"]),
-        Case("oversample3", BASE + detector + ["3"]),
-        Case("divergence_dispersion", BASE + detector + ["1"] + divergence),
-        Case("seed_supervisor", seed_argv([670, 733, 1024, 1087] if quick else None), seed_note),
-        Case("phi_mosaic", BASE + detector + ["1"] + rotation),
-    ]
-
-
-def _memory_case(quick: bool) -> Case:
-    # The default case on a 4096x4096 detector; 1024x1024 for a smoke run.
-    n = 1024 if quick else 4096
-    return Case(f"default_{n}", BASE + ["-detpixels", str(n), "-oversample", "1"])
 
 
 class Workspace:
@@ -485,72 +409,6 @@ def measure_memory(case: Case, space: Workspace, settings: Settings) -> dict:
 
 # -- output ------------------------------------------------------------------------------------------
 
-_COLUMNS = [("case", "name", "s", 20), ("pixels", "pixels", "d", 8), ("evals/px", "evaluations_per_pixel", "d", 8),
-            ("C (s)", "c_median_s", ".2f", 7), ("port (s)", "process_median_s", ".2f", 8),
-            ("port/C", "process_over_c", ".2f", 6), ("start (s)", "startup_s", ".2f", 9),
-            ("render", "render_median_s", ".2f", 7), ("rend/C", "render_over_c", ".2f", 6),
-            ("u/w C", "c_cpu_over_wall", ".2f", 5), ("u/w port", "process_cpu_over_wall", ".2f", 8),
-            ("u/w rend", "render_cpu_over_wall", ".2f", 8), ("MB C", "c_max_rss_mb", ".0f", 5),
-            ("MB port", "process_max_rss_mb", ".0f", 7), ("ulps C-NT", "agreement_c_threads", "d", 9),
-            ("ulps C-1T", "agreement_c_1thread", "d", 9)]
-
-
-def format_table(rows: Sequence[dict]) -> str:
-    """The results table; "-" marks what was not measured (no C binary, or a crash).
-
-    Example:
-        >>> print(format_table([{"name": "a", "pixels": 4, "evaluations_per_pixel": 1,
-        ...                      "render_median_s": 0.5}]).splitlines()[2])
-        a                           4        1       -        -      -         -    0.50      -     -        -        -     -       -         -         -
-    """
-    def cell(row: dict, key: str, fmt: str) -> str:
-        value = row.get(key)
-        value = value.get("max_ulps") if isinstance(value, dict) else value
-        return "-" if value is None else format(value, fmt)
-
-    header = " ".join(title.ljust(width) if key == "name" else title.rjust(width)
-                      for title, key, _, width in _COLUMNS)
-    lines = [header, "-" * len(header)]
-    for row in rows:
-        lines.append(" ".join(row["name"].ljust(width) if key == "name" else cell(row, key, fmt).rjust(width)
-                              for _, key, fmt, width in _COLUMNS))
-    return "\n".join(lines)
-
-
-def _format_memory(found: dict, threads: int) -> str:
-    lines = [f"Memory, {found['case']}: {found['command']}",
-             f"  peak resident set (ru_maxrss), MB = 10^6 bytes; target: whole rendering process < "
-             f"{found['target_mb']:.0f} MB"]
-    for key, label in (("port_run", "port, build + render"), ("port_build_only", "port, build only")):
-        probe = found[key]
-        text = probe.get("error") or f"{probe['max_rss_mb']:9.1f} MB   ({probe['seconds']:.1f} s)"
-        if "cuda_peak_allocated_mb" in probe:
-            text += f"   CUDA peak allocated {probe['cuda_peak_allocated_mb']:.1f} MB"
-        lines.append(f"  {label:<30}{text}")
-    if "port_run_minus_build_mb" in found:
-        within = "within" if found["port_run"]["max_rss_mb"] < found["target_mb"] else "OVER"
-        lines.append(f"  {'port, render minus build':<30}{found['port_run_minus_build_mb']:9.1f} MB"
-                     f"   (whole process {within} target)")
-    c = found.get("c")
-    if c is None:
-        lines.append("  C: skipped (NANOBRAGG_BIN is not set)")
-    else:
-        lines.append(f"  {'C, OMP_NUM_THREADS=' + str(threads):<30}{c['max_rss_mb']:9.1f} MB   "
-                     f"({c['seconds']:.1f} s, exit status {c['returncode']})")
-    return "\n".join(lines)
-
-
-def _progress_line(row: dict) -> str:
-    text = f"[{row['name']}]"
-    if "render_median_s" in row:
-        text += f" render {row['render_median_s']:.3f} s"
-    if "process_median_s" in row:
-        text += f", port process {row['process_median_s']:.3f} s"
-    if "c_median_s" in row:
-        text += (f", C {row['c_median_s']:.3f} s, render/C {row['render_over_c']:.2f}, "
-                 f"correlation with the 1-thread C {row['correlation_c_1thread']:.9f}")
-    return text + (f"; {row['error']}" if "error" in row else "")
-
 
 def _environment(settings: Settings) -> dict:
     return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
@@ -577,7 +435,7 @@ def _print_header(settings: Settings, cases: Sequence[Case]) -> None:
 
 
 def _parse_options(argv: Optional[Sequence[str]]) -> argparse.Namespace:
-    names = [case.name for case in benchmark_cases(quick=False)]
+    names = [case.name for case in benchmark_cases(quick=False) + golden_cases()]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="torch device of the port (default cpu)")
     parser.add_argument("--dtype", default="float64", choices=["float32", "float64"])
@@ -585,6 +443,8 @@ def _parse_options(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--cases", nargs="+", choices=names, metavar="NAME",
                         help=f"run only these cases (of: {', '.join(names)})")
     parser.add_argument("--quick", action="store_true", help="smaller detectors, for a smoke run")
+    parser.add_argument("--golden", action="store_true",
+                        help="the reference cases of tests/data/c_reference instead of the fixed list")
     parser.add_argument("--no-memory", action="store_true", help="skip the 4096x4096 memory measurement")
     parser.add_argument("--no-process", action="store_true",
                         help="skip the port's whole-process runs and start-up measurement (each imports torch)")
@@ -594,6 +454,8 @@ def _parse_options(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error(f"--repeats: expected a positive count, got {args.repeats}")
+    if args.golden and args.quick:
+        parser.error("--golden and --quick: the reference cases have one size; give one of the two")
     return args
 
 
@@ -620,18 +482,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                   "(or leave NANOBRAGG_BIN unset to time the port alone)", file=sys.stderr)
             return 2
     settings = Settings(args.device, args.dtype, args.repeats, binary, torch.get_num_threads(), not args.no_process)
-    cases = [case for case in benchmark_cases(args.quick) if not args.cases or case.name in args.cases]
+    listed = golden_cases() if args.golden else benchmark_cases(args.quick)
+    cases = [case for case in listed if not args.cases or case.name in args.cases]
     _print_header(settings, cases)
     rows, memory = [], None
     with Workspace() as space:
         for case in cases:
             rows.append(benchmark_case(case, space, settings))
-            print(_progress_line(rows[-1]), flush=True)
+            print(progress_line(rows[-1]), flush=True)
         if not args.no_memory:
-            memory = measure_memory(_memory_case(args.quick), space, settings)
+            memory = measure_memory(memory_case(args.quick), space, settings)
     print("\n" + format_table(rows))
     if memory is not None:
-        print("\n" + _format_memory(memory, settings.threads))
+        print("\n" + format_memory(memory, settings.threads))
     if args.json:
         report = {"environment": _environment(settings), "cases": rows, "memory": memory}
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")

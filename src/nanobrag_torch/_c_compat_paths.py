@@ -14,7 +14,7 @@ taps those stages sees these paths too.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Union
 
 import torch
 
@@ -77,15 +77,15 @@ class InterpolationCutoff:
     run, in the C's loop order) whose 4x4x4 neighbourhood leaves the HKL table; every later evaluation takes
     the nearest reflection.
 
-    Finding it needs h, k, l of every earlier pixel. ``run()`` renders batches in order, so each batch extends
-    the scan by itself; any other request (one traced pixel) scans the whole image first. The result is
-    cached on this object, one per simulator.
+    Finding it needs h, k, l of every earlier evaluation but none of the rest of the physics, so it is found
+    before any batch renders, by a scan of the Miller indices alone (batches scanned concurrently like a
+    render, read in order up to the first that holds the cut-off); the batches can then render in any order,
+    each knowing which of its evaluations interpolate. The result is cached on this object, one per simulator.
     """
 
     def __init__(self, simulator: "Simulator"):
         self._sim = simulator
         self._cutoff: Optional[int] = None  # unknown until scanned; -1: never
-        self._scanned_pixels = 0  # pixels, in rendering order, known to keep interpolation on
 
     def whole_run(self) -> Optional[int]:
         """The cut-off evaluation index, None if interpolation stays on for the whole run."""
@@ -93,30 +93,19 @@ class InterpolationCutoff:
             self._cutoff = self._scan()
         return None if self._cutoff < 0 else self._cutoff
 
-    def allowed(self, order, h, k, l, F_latt, visible) -> Optional[torch.Tensor]:
-        """Which evaluations of a batch (pixels at render positions ``order``) may still interpolate; None:
-        all of them."""
-        cutoff = self._for_batch(order, h, k, l, F_latt, visible)
+    def allowed(self, order: torch.Tensor, shape) -> Union[None, bool, torch.Tensor]:
+        """Which evaluations (shaped ``shape``) of a batch of pixels at render positions ``order`` may still
+        interpolate: None for all of them, False for none, else a boolean tensor."""
+        cutoff = self.whole_run()
         if cutoff is None:
             return None
-        return self._evaluation_index(order, h.shape) < cutoff
-
-    def _for_batch(self, order, h, k, l, F_latt, visible) -> Optional[int]:
-        """The cut-off as far as this batch needs it."""
-        if self._cutoff is not None or F_latt is None:
-            return self.whole_run()
-        start, count = int(order[0]), order.numel()
-        in_sequence = start == self._scanned_pixels and bool((order == torch.arange(start, start + count)).all())
-        if not in_sequence:
-            return self.whole_run()
-        first = self._first_outside(h, k, l, F_latt, visible)
-        if first is not None:
-            self._cutoff = start * self._sim.evaluations_per_pixel + first
-        else:
-            self._scanned_pixels = start + count
-            if self._scanned_pixels == self._rendered_count():
-                self._cutoff = -1
-        return self.whole_run() if self._cutoff is not None else None
+        per_pixel = self._sim.evaluations_per_pixel
+        # order is a host tensor (render positions): reading its range waits for no device.
+        if (int(order.max()) + 1) * per_pixel <= cutoff:
+            return None
+        if int(order.min()) * per_pixel >= cutoff:
+            return False
+        return self._evaluation_index(order, shape) < cutoff
 
     def _evaluation_index(self, order, shape) -> torch.Tensor:
         """Position of every evaluation of a batch in nanoBragg's loop order over the whole run."""
@@ -124,29 +113,42 @@ class InterpolationCutoff:
         local = torch.arange(sim.evaluations_per_pixel, device=sim.device).reshape(shape[1:])
         return order.to(sim.device).reshape((-1,) + (1,) * (len(shape) - 1)) * sim.evaluations_per_pixel + local
 
-    def _first_outside(self, h, k, l, F_latt, visible) -> Optional[int]:
-        """Index (in the batch's flattened C order) of the first evaluation whose interpolation neighbourhood
-        leaves the HKL table; the C reaches that test only for evaluations it does not skip."""
-        checked = torch.ones_like(h, dtype=torch.bool) if visible is None else visible[..., None, None]
-        if self._sim.beam.water_um == 0:
-            checked = checked & (F_latt != 0)
-        outside = (checked & ~physics.interpolation_in_range(h, k, l, self._sim.crystal.hkl_table)).reshape(-1)
+    def _scan(self) -> int:
+        """The cut-off index over the whole run, or -1. Leaving the loop early stops the batch workers."""
+        sim = self._sim
+        for (start, _, _, _), first in sim._map_batches(self._first_outside_of_batch):
+            if first is not None:
+                return start * sim.evaluations_per_pixel + first
+        return -1
+
+    def _first_outside_of_batch(self, batch) -> Optional[int]:
+        """The batch's first evaluation (index in its flattened C order) that leaves the table, or None; the
+        stages of the render up to the Miller indices, and F_latt only for a batch that needs it."""
+        sim = self._sim
+        start, _, slow, fast = batch
+        _, diffracted = sim._directions(sim._subpixel_positions(slow.to(sim.device), fast.to(sim.device)))
+        _, _, scattering = sim._scattering_vectors(diffracted)
+        h, k, l = sim._miller_indices(scattering, first_of_run=torch.arange(start, start + slow.numel()) == 0)
+        if not _may_leave_table(sim.crystal.hkl_table, h, k, l):
+            return None
+        # The C reaches its test only for evaluations it does not skip: visible ones, with F_latt != 0
+        # unless -water adds a background.
+        outside = ~physics.interpolation_in_range(h, k, l, sim.crystal.hkl_table)
+        visible = sim._visible(scattering)
+        if visible is not None:
+            outside &= visible[..., None, None]
+        if sim.beam.water_um == 0 and bool(outside.any()):
+            outside &= sim._lattice_factor(h, k, l) != 0
+        outside = outside.reshape(-1)
         return int(torch.nonzero(outside)[0]) if bool(outside.any()) else None
 
-    def _rendered_count(self) -> int:
-        xmin, xmax, ymin, ymax = self._sim._roi_rectangle()
-        kept = self._sim._kept_flat_indices()
-        return (ymax - ymin + 1) * (xmax - xmin + 1) if kept is None else kept.numel()
 
-    def _scan(self) -> int:
-        """Scan the whole run in rendering order; the cut-off index, or -1."""
-        sim = self._sim
-        for start, _, batch_slow, batch_fast in sim._batches():
-            factors = sim._detector_factors(sim._subpixel_positions(batch_slow, batch_fast))
-            _, _, scattering = sim._scattering_vectors(factors.diffracted)
-            first = torch.arange(start, start + batch_slow.numel()) == 0
-            h, k, l = sim._miller_indices(scattering, first_of_run=first)
-            outside = self._first_outside(h, k, l, sim._lattice_factor(h, k, l), sim._visible(scattering))
-            if outside is not None:
-                return start * sim.evaluations_per_pixel + outside
-        return -1
+def _may_leave_table(table, h, k, l) -> bool:
+    """False only if no (h, k, l) of the batch leaves the table in the C's test. The test's expressions
+    (``index - low + 3 > span``, ``index - 2 < low``) are monotonic in the index, so the test at each index's
+    smallest and largest value decides it for all values: a few reductions instead of the elementwise test.
+    A NaN hides the extremes (and is never outside), so it sends the batch to the elementwise test."""
+    extremes = [torch.stack(torch.aminmax(index)) for index in (h, k, l)]  # (min, max) of each index
+    if bool(torch.stack(extremes).isnan().any()):
+        return True
+    return not bool(physics.interpolation_in_range(*extremes, table).all())

@@ -22,6 +22,7 @@ __all__ = [
     "matvec3",
     "norm3",
     "outer_dot3",
+    "outer_dot3_each",
     "rotate_axis",
     "rotate_xyz",
     "rotation_matrices_xyz",
@@ -47,8 +48,25 @@ def outer_dot3(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         >>> torch.equal(outer_dot3(x, y), dot3(x, y[..., None, None, :]))
         True
     """
+    return outer_dot3_each((x,), y)[0]
+
+
+def outer_dot3_each(xs, y: torch.Tensor) -> tuple:
+    """``outer_dot3(x, y)`` for each ``x`` of ``xs``, with ``y``'s components gathered once for all of them.
+
+    Example:
+        >>> x = torch.arange(12.0, dtype=torch.float64).reshape(2, 2, 3)
+        >>> y = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], dtype=torch.float64)
+        >>> all(torch.equal(a, outer_dot3(x, y)) for a in outer_dot3_each((x, x), y))
+        True
+    """
     lead = y.shape[:-1]
-    columns = y.reshape(-1, 3).t().contiguous()  # each component contiguous
+    # Each component contiguous: a copy of an interleaved y, a view of one stored component by component.
+    columns = y.movedim(-1, 0).reshape(3, -1)
+    return tuple(_outer_dot3_columns(x, columns, lead) for x in xs)
+
+
+def _outer_dot3_columns(x: torch.Tensor, columns: torch.Tensor, lead) -> torch.Tensor:
     xs = x.unsqueeze(-1)
     flat = xs[..., 0, :] * columns[0]
     if flat.requires_grad:

@@ -23,18 +23,17 @@ Example:
 from __future__ import annotations
 
 import math
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 import torch
 
 from . import physics, units
+from ._cpu import keep_freed_memory, map_in_order, zero_image
 from ._c_compat_paths import InterpolationCutoff, c_pixel_intensity, intensity_terms, sum_per_pixel
 from .c_bugs import C_ACCUMULATION_BUGS, INTERPOLATION_SWITCH_OFF, PHI_ZERO_CARRY_OVER, in_effect, reproduced
 from .config import SimulationConfig
-from .geometry import dot3, outer_dot3, unitize
+from .geometry import dot3, outer_dot3_each, unitize
 from .models.beam import Beam
 from .models.conventions import CONVENTION_AXES
 from .models.crystal import Crystal
@@ -80,9 +79,6 @@ class Simulator:
         self.steps = self.sources * crystal.mosaic_domains * crystal.phisteps * self.oversample ** 2
         self.evaluations_per_pixel = detector.thicksteps * self.oversample ** 2 * self.sources \
             * crystal.phisteps * crystal.mosaic_domains
-        if crystal.interpolate:
-            # Interpolation gathers a 4x4x4 neighbourhood per evaluation.
-            batch_evaluations //= 8
         self.batch_pixels = max(1, batch_evaluations // self.evaluations_per_pixel)
         self.rotated_a, self.rotated_b, self.rotated_c = crystal.rotated_real_vectors_m(self.phi_steps_rad())
         self._interpolation = InterpolationCutoff(self)
@@ -157,8 +153,8 @@ class Simulator:
         return torch.nonzero(window.reshape(-1) != 0).reshape(-1)
 
     def _batches(self):
-        """Yield (first render position, slow, fast) for each batch of rendered pixels, in rendering order,
-        without materialising index arrays for the whole detector."""
+        """Yield (first render position, total, slow, fast) for each batch of rendered pixels, in rendering
+        order, without materialising index arrays for the whole detector."""
         xmin, xmax, ymin, ymax = self._roi_rectangle()
         width = xmax - xmin + 1
         kept = self._kept_flat_indices()
@@ -181,62 +177,53 @@ class Simulator:
         """The float image, shape (spixels, fpixels), in the simulator's dtype. ``progress(done, total)``
         is called after each batch of pixels, if given."""
         det = self.detector
-        image = torch.zeros(det.spixels, det.fpixels, dtype=self.dtype, device=self.device)
+        image = zero_image((det.spixels, det.fpixels), self.dtype, self.device)
+        rows = self._rendered_rows(image)
         omega_sums: list = []
         for (start, total, slow, fast), values in self._rendered_batches(omega_sums):
-            image.index_put_((slow.to(self.device), fast.to(self.device)), values)
+            if rows is not None:  # consecutive pixels in memory: a slice, not a scatter through two indices
+                rows[start:start + values.numel()] = values
+            else:
+                image.index_put_((slow.to(self.device), fast.to(self.device)), values)
             if progress is not None:
                 progress(start + slow.numel(), total)
         # One transfer after the loop; summed batch by batch in order, as solid_angle_sum_sr would.
         self._solid_angle_total = sum(torch.stack(omega_sums).tolist()) if omega_sums else 0.0
         return image
 
+    def _rendered_rows(self, image: torch.Tensor) -> Optional[torch.Tensor]:
+        """The rendered pixels of ``image`` as one flat view in rendering order, where they are whole rows
+        (no mask, an ROI as wide as the detector); else None."""
+        xmin, xmax, ymin, ymax = self._roi_rectangle()
+        if self.detector.config.mask is not None or xmin != 0 or xmax != self.detector.fpixels - 1:
+            return None
+        return image[ymin:ymax + 1].view(-1)
+
     def _rendered_batches(self, omega_sums: list):
         """Yield ``(batch, values)`` for every batch of ``_batches()``, in rendering order, appending each
-        batch's solid angle sum to ``omega_sums`` in that order.
+        batch's solid angle sum to ``omega_sums`` in that order."""
+        if INTERPOLATION_SWITCH_OFF in self.reproduced and self.crystal.interpolate:
+            self._interpolation.whole_run()  # found before any batch renders: the workers only read it
+        for batch, (values, sums) in self._map_batches(self._render_one):
+            omega_sums.extend(sums)
+            yield batch, values
 
-        On a CPU with several threads, batches are rendered concurrently, one per worker thread, each with one
-        intra-op thread: torch's own parallelism splits every operation and meets at a barrier after each
-        (tens of thousands a run), which a busy machine turns into waits of a time slice each; batches share
-        nothing until their results are collected here. Every batch computes the same numbers either way.
-        The C's interpolation switch-off needs the batches in sequence and keeps torch's threading.
-        """
-        workers = self._batch_workers()
-        if workers == 1:
-            for batch in self._batches():
-                yield batch, self._render_batch(batch[2], batch[3], batch[0], omega_sums)
-            return
-        threads, grad = torch.get_num_threads(), torch.is_grad_enabled()  # grad mode is per thread
-        torch.set_num_threads(1)
-        pool = ThreadPoolExecutor(workers, thread_name_prefix="nanobrag-batch")
-        try:
-            pending: deque = deque()
-            for batch in self._batches():
-                sums: list = []
-                pending.append((batch, sums, pool.submit(self._render_batch_in_mode, grad, batch, sums)))
-                if len(pending) > workers:
-                    yield self._collect(pending.popleft(), omega_sums)
-            while pending:
-                yield self._collect(pending.popleft(), omega_sums)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-            torch.set_num_threads(threads)
+    def _render_one(self, batch):
+        sums: list = []
+        return self._render_batch(batch[2], batch[3], batch[0], sums), sums
 
-    def _render_batch_in_mode(self, grad: bool, batch, omega_sums: list) -> torch.Tensor:
-        with torch.set_grad_enabled(grad):
-            return self._render_batch(batch[2], batch[3], batch[0], omega_sums)
-
-    @staticmethod
-    def _collect(entry, omega_sums: list):
-        batch, sums, future = entry
-        values = future.result()
-        omega_sums.extend(sums)
-        return batch, values
+    def _map_batches(self, work: Callable):
+        """Yield ``(batch, work(batch))`` for every batch of ``_batches()``, in rendering order; on a CPU with
+        several threads, one batch per worker thread (``_cpu.map_in_order``). Every batch computes the same
+        numbers either way."""
+        if self.device.type == "cpu":
+            keep_freed_memory()  # else each batch faults its temporaries' pages in afresh
+        return map_in_order(self._batches(), work, self._batch_workers())
 
     def _batch_workers(self) -> int:
         """How many batches render at once: torch's thread count on a CPU, 1 elsewhere (a GPU runs one
-        stream) and where the C's interpolation switch-off scans batches in order."""
-        if self.device.type != "cpu" or (INTERPOLATION_SWITCH_OFF in self.reproduced and self.crystal.interpolate):
+        stream)."""
+        if self.device.type != "cpu":
             return 1
         return max(1, torch.get_num_threads())
 
@@ -273,7 +260,7 @@ class Simulator:
         h, k, l = self._miller_indices(scattering, first_of_run=order == 0)
         F_latt = self._lattice_factor(h, k, l)
         visible = self._visible(scattering)
-        F_cell = self._structure_factor(h, k, l, order, F_latt, visible)
+        F_cell = self._structure_factor(h, k, l, order)
         return self._pixel_intensity(F_cell, F_latt, visible, factors, polar)
 
     def _subpixel_positions(self, slow, fast) -> torch.Tensor:
@@ -292,17 +279,23 @@ class Simulator:
         sub-pixel, first layer) and the capture fraction once per layer (first sub-pixel); so does this.
         """
         det = self.detector
-        airpath = torch.sqrt(dot3(pixel_pos, pixel_pos))
-        diffracted = pixel_pos / airpath.unsqueeze(-1)  # a pixel is never at the sample: no 0/0 here
+        airpath, diffracted = self._directions(pixel_pos)
         shape = airpath.shape
         # Evaluate the once-per-pixel factors at the first sub-pixel only, and broadcast them.
         at = (slice(None), slice(None), slice(None), slice(None))
         first = (slice(None), slice(0, 1), slice(0, 1), slice(0, 1))
-        omega_pixel = det.solid_angle_sr(pixel_pos[at if det.config.oversample_omega else first]).expand(shape)
+        omega_at = at if det.config.oversample_omega else first
+        omega_pixel = det.solid_angle_sr(pixel_pos[omega_at], airpath[omega_at]).expand(shape)
         per_layer = at[:2] + (at if det.config.oversample_thick else first)[2:]
         capture_fraction = torch.stack([det.capture_fraction(diffracted[per_layer][:, layer], layer)
                                         for layer in range(det.thicksteps)], dim=1).expand(shape)
         return PixelFactors(diffracted, omega_pixel, capture_fraction)
+
+    @staticmethod
+    def _directions(pixel_pos):
+        """Distance (P, T, O, O) and unit direction (P, T, O, O, 3) from the sample to every sub-pixel."""
+        airpath = torch.sqrt(dot3(pixel_pos, pixel_pos))
+        return airpath, pixel_pos / airpath.unsqueeze(-1)  # a pixel is never at the sample: no 0/0 here
 
     def _scattering_vectors(self, diffracted):
         """Scattering vectors (P, T, O, O, S, 3) in 1/m: (diffracted - incident) / lambda for every source."""
@@ -351,7 +344,7 @@ class Simulator:
         rot_a, rot_b, rot_c = self.rotated_a, self.rotated_b, self.rotated_c
         # Laid out with (Phi, M) outermost in memory: the elementwise stages after this one run over long
         # rows; the values are dot3(rot_a, s) exactly.
-        h, k, l = outer_dot3(rot_a, scattering), outer_dot3(rot_b, scattering), outer_dot3(rot_c, scattering)
+        h, k, l = outer_dot3_each((rot_a, rot_b, rot_c), scattering)
         if self._carries_phi_over() and bool(first_of_run.any()):
             s = scattering[..., None, None, :]
             h, k, l = self._first_evaluation_unrotated(s, first_of_run, (h, k, l))
@@ -372,17 +365,18 @@ class Simulator:
         F_latt, F_latt_abc = self.crystal.lattice_factor(h, k, l)
         return F_latt
 
-    def _structure_factor(self, h, k, l, order, F_latt=None, visible=None) -> torch.Tensor:
-        """F_cell at (h, k, l): nearest reflection, or tricubic interpolation where enabled."""
+    def _structure_factor(self, h, k, l, order) -> torch.Tensor:
+        """F_cell at (h, k, l): nearest reflection, or tricubic interpolation where enabled (in c_compat, only
+        before the run's cut-off)."""
         allowed = None
         if INTERPOLATION_SWITCH_OFF in self.reproduced and self.crystal.interpolate:
-            allowed = self._interpolation.allowed(order, h, k, l, F_latt, visible)
+            allowed = self._interpolation.allowed(order, h.shape)
         F_cell = self.crystal.structure_factor(h, k, l, interpolate_where=allowed)
         return F_cell
 
     def interpolation_cutoff(self) -> Optional[int]:
         """Rendering-order index of the evaluation at which nanoBragg stops interpolating (None if it never
-        does); reproduced with ``c_compat``. Needs h, k, l of every earlier pixel: computed once, then cached."""
+        does); reproduced with ``c_compat``. Needs h, k, l of every earlier pixel: scanned once, then cached."""
         return self._interpolation.whole_run()
 
     def _visible(self, scattering) -> Optional[torch.Tensor]:

@@ -5,7 +5,7 @@ The layers, bottom to top (``|``: side by side, neither imports the other):
     base        config, units, _c_numbers (the C's arithmetic), c_bugs (the C's bugs, declared), _lazy
     tensors     geometry, physics, rng (stateless tensor functions and the C's generator)
     io | models the file formats (numpy; the noise image draws from rng) | crystal, detector, beam
-    simulation  simulator, _c_compat_paths
+    simulation  simulator, _c_compat_paths, _cpu (worker threads, malloc settings)
     trace       the tracing harness (with tracehooks and wrapt, which nothing below it may import)
     cli         the command line
     programs    parity, the dataset generator (datasets: it reads nanoBragg command lines with cli), the
@@ -36,7 +36,8 @@ LAYERS = [
     ("tensors", 1, {"nanobrag_torch.geometry", "nanobrag_torch.physics", "nanobrag_torch.rng"}),
     ("io", 2, {"nanobrag_torch.io."}),
     ("models", 2, {"nanobrag_torch.models."}),
-    ("simulation", 3, {"nanobrag_torch.simulator", "nanobrag_torch._c_compat_paths"}),
+    ("simulation", 3, {"nanobrag_torch.simulator", "nanobrag_torch._c_compat_paths",
+                       "nanobrag_torch._cpu"}),
     ("trace", 4, {"nanobrag_torch.trace."}),
     ("cli", 5, {"nanobrag_torch.cli."}),
     ("programs", 6, {"nanobrag_torch.parity", "nanobrag_torch.__main__", "nanobrag_torch.trace.__main__",

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 import torch
@@ -232,13 +232,13 @@ class Crystal:
                                       self.a_star, self.b_star, self.c_star)
 
     def structure_factor(self, h: torch.Tensor, k: torch.Tensor, l: torch.Tensor, *,
-                         interpolate_where: Optional[torch.Tensor] = None) -> torch.Tensor:
+                         interpolate_where: Union[None, bool, torch.Tensor] = None) -> torch.Tensor:
         """F at fractional indices: nearest reflection, or tricubic interpolation when ``interpolate``.
 
         Where interpolation would need reflections outside the table, this evaluation falls back to
         the nearest reflection (nanoBragg instead turns interpolation off for all later pixels; the
         simulator reproduces that in c_compat by passing ``interpolate_where``, a boolean mask of the
-        evaluations still allowed to interpolate).
+        evaluations still allowed to interpolate, or False for none).
 
         Example:
             >>> from nanobrag_torch.config import CrystalConfig
@@ -249,7 +249,7 @@ class Crystal:
         """
         h0, k0, l0 = torch.ceil(h - 0.5), torch.ceil(k - 0.5), torch.ceil(l - 0.5)
         nearest = physics.nearest_structure_factor(self.F_table, h0, k0, l0, self.hkl_ranges, self.default_F)
-        if not self.interpolate:
+        if not self.interpolate or interpolate_where is False:
             return nearest
         h_min, _, k_min, _, l_min, _ = self.hkl_ranges
         inside = physics.interpolation_in_range(h, k, l, self.hkl_table)

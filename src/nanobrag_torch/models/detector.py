@@ -236,11 +236,16 @@ class Detector:
 
     def positions_m(self, fast_m: torch.Tensor, slow_m: torch.Tensor, depth_m=0.0) -> torch.Tensor:
         """Lab position (..., 3) of detector coordinates ``fast_m``/``slow_m`` (from the origin, along the
-        axes) at ``depth_m`` into the sensor; broadcasts. ``curved`` maps them onto nanoBragg's sphere."""
-        fast_m = self._tensor(fast_m).unsqueeze(-1)
-        slow_m = self._tensor(slow_m).unsqueeze(-1)
-        depth_m = self._tensor(depth_m).unsqueeze(-1)
-        position = fast_m * self.fdet_vec + slow_m * self.sdet_vec + depth_m * self.odet_vec + self.pix0_vector
+        axes) at ``depth_m`` into the sensor; broadcasts. ``curved`` maps them onto nanoBragg's sphere.
+
+        Stored component by component (a (..., 3) view of three planes): each component is summed over long
+        contiguous rows, where broadcasting against a last axis of 3 runs rows of 3 elements, and the dot
+        products that read the positions then read contiguous planes. Per element the operations are those
+        of ``fast_m * fdet + slow_m * sdet + depth_m * odet + pix0``, in that order."""
+        fast_m, slow_m, depth_m = self._tensor(fast_m), self._tensor(slow_m), self._tensor(depth_m)
+        f, s, o, pix0 = self.fdet_vec, self.sdet_vec, self.odet_vec, self.pix0_vector
+        planes = [fast_m * f[..., i] + slow_m * s[..., i] + depth_m * o[..., i] + pix0[..., i] for i in range(3)]
+        position = torch.stack(planes).movedim(0, -1)
         if self.config.curved:
             position = self._curve(position)
         return position
@@ -267,12 +272,14 @@ class Detector:
         slow = self.subpixel_coordinates_m(torch.arange(self.spixels), 1)[:, 0]
         return self.positions_m(fast.unsqueeze(0), slow.unsqueeze(1))
 
-    def solid_angle_sr(self, positions_m: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def solid_angle_sr(self, positions_m: Optional[torch.Tensor] = None,
+                       airpath_m: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Solid angle of a pixel at each position: pixel area x obliquity / R^2 (1/R^2 for point pixels).
-        Without positions: of every pixel, as a (slow, fast) tensor."""
+        Without positions: of every pixel, as a (slow, fast) tensor. ``airpath_m``, the positions' distances
+        from the sample (``sqrt(dot3(p, p))``), spares computing them again where the caller has them."""
         if positions_m is None:
             positions_m = self.pixel_positions_m()
-        airpath = torch.sqrt(dot3(positions_m, positions_m))
+        airpath = torch.sqrt(dot3(positions_m, positions_m)) if airpath_m is None else airpath_m
         if self.config.point_pixel:
             return 1.0 / airpath / airpath
         return self.pixel_size_m * self.pixel_size_m / airpath / airpath * self.close_distance_m / airpath
