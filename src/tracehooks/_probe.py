@@ -10,6 +10,7 @@ lines: once the call has returned).
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import os
 import sys
@@ -77,6 +78,15 @@ class _Plan:
                 and (options.all_locals is False or not options.locals))
 
 
+def _takes_index(block: Any) -> bool:
+    """True when ``block`` accepts an ``index`` keyword (or any keyword)."""
+    try:
+        parameters = inspect.signature(block).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: call it the plain way
+        return False
+    return "index" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+
+
 class _Run:
     """State of one recorded call: the Call, the output, deferred problems."""
 
@@ -107,6 +117,7 @@ class _Probe:
         # next() on an itertools.count is one C call: no lock, and every call a distinct ordinal.
         self._ordinals = itertools.count(1)
         self._plan = _Plan(options) if self.emitting and _Plan.applies(options) else None
+        self._block_takes_index = options.block is not None and _takes_index(options.block)
 
     @property
     def ncalls(self) -> int:
@@ -117,6 +128,7 @@ class _Probe:
     def _set_options(self, options: TraceOptions) -> None:
         self.options = options
         self._plan = _Plan(options) if self.emitting and _Plan.applies(options) else None
+        self._block_takes_index = options.block is not None and _takes_index(options.block)
 
     def _prepare_code(self, original: Any) -> None:
         found = code_of(original)
@@ -241,16 +253,21 @@ class _Probe:
             self._block(run)
 
     def _block(self, run: _Run) -> None:
+        block, index = self.options.block, self.options.index
+        # A block that takes ``index`` picks the element itself (say, one pixel of a batch, whose
+        # values are then vectors); the values it returns are printed whole.
+        picks = index is not None and self._block_takes_index
         try:
-            entries = list(self.options.block(run.call))
+            entries = list(block(run.call, index=index) if picks else block(run.call))
         except Exception as exc:
             self._disable(f"block= callable raised {type(exc).__name__}: {exc}", run)
             return
-        for entry in entries:
-            if not self._line(run, *entry):
+        for name, value, *style in entries:
+            if not self._line(run, name, value, *style, whole=picks):
                 return
 
-    def _line(self, run: _Run, name: str, value: Any, style: str | None = None) -> bool:
+    def _line(self, run: _Run, name: str, value: Any, style: str | None = None,
+              whole: bool = False) -> bool:
         if self.disabled_reason is not None:
             return False
         renderer, sink = run.output
@@ -258,7 +275,7 @@ class _Probe:
             if style is not None:
                 renderer = renderer.restyled(style)
             options = self.options
-            picked = value if options.index is None else pick(value, options.index_for(name))
+            picked = value if options.index is None or whole else pick(value, options.index_for(name))
             if renderer.json:
                 text = renderer(name, picked, options.formats.get(name), {
                     "call": run.ordinal, "thread": run.call.thread, "where": self.source})

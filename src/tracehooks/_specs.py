@@ -46,6 +46,8 @@ class TraceSpec:
 
     ``block(call)`` returns ``(name, value)`` or ``(name, value, style)`` entries, printed after the
     ``locals``, ``watch`` and ``emit`` ones: a block of lines in the C's order, with a style per line.
+    A block that takes an ``index`` keyword receives the trace's ``index=`` (when given) and picks
+    the element itself; its values are then printed whole (else ``index`` applies to each value).
     A watched local with no labels (``watch={"pix0": ()}``) is recorded in ``Call.unlabelled`` but
     not printed, for a ``block`` to print.
 

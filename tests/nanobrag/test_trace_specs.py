@@ -175,3 +175,26 @@ def test_a_stage_spec_prints_another_pixel_of_the_batch(specs):
     finally:
         undo()
     assert bare == stage_lines(tap_pixel(simulator, *second).lines, bare)
+
+
+@pytest.mark.parametrize("index", [1, (1,), (1, 0, 0, 0)])
+def test_index_of_a_bare_stage_trace_picks_the_pixel_of_the_batch(index, specs):
+    """trace(..., index=) of a stage picks the pixel (evaluation) of the batch: the lines of that pixel's own
+    trace, not one component of each of the first pixel's vectors."""
+    simulator, first = stage_simulator("_scale")
+    second = (7, 2)
+    for method in ("_detector_factors", "_lattice_factor"):
+        stage = next(stage for stage in STAGES if stage.method == method)
+        bare = []
+        with tracehooks.trace(Simulator, method, index=index, sink=bare):
+            simulator.render_pixels(*pixel_tensors(first, second))
+        assert bare and bare == stage_lines(tap_pixel(simulator, *second).lines, bare)
+
+
+def test_a_stage_trace_refuses_a_per_name_index(specs):
+    """A mapping of indices has no meaning for a block that prints one evaluation: the trace switches off
+    with a warning naming what it takes."""
+    simulator, pixel = stage_simulator("_scale")
+    with pytest.warns(tracehooks.TraceWarning, match=r"takes index=pixel or a tuple of at most 4 ints"):
+        with tracehooks.trace(Simulator, "_scale", index={"I_pixel_final": 0}, sink=[]):
+            simulator.render_pixels(*pixel_tensors(pixel))

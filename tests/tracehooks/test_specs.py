@@ -6,6 +6,7 @@ import math
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 import tracehooks
@@ -228,3 +229,33 @@ def test_traced_and_capture_take_locals_true():
         Detector().compute(1.0)
     assert lines == ["TRACE_PY: x 3", "TRACE_PY: y 9", "TRACE_PY: result 9"]
     assert list(seen.calls[0].named) == ["distance", "Fclose", "pix0"]
+
+
+class Batch:
+    def run(self):
+        rows = np.array([[1.0, 2.0], [3.0, 4.0]])
+        return rows
+
+
+def _first_row(call):
+    return [("row", call.result[0])]
+
+
+def _chosen_row(call, index=None):
+    return [("row", call.result[0 if index is None else index[0]])]
+
+
+@pytest.mark.parametrize("block, index, printed", [
+    (_chosen_row, None, "TRACE_PY: row 1 2"),
+    (_chosen_row, 1, "TRACE_PY: row 3 4"),  # the block takes index: it picks the row, printed whole
+    (_first_row, 1, "TRACE_PY: row 2"),  # it does not: index applies to each value it returns
+])
+def test_a_block_that_takes_index_picks_the_element_itself(block, index, printed):
+    undo = register_spec(Batch, "run", TraceSpec(block=block))
+    lines: list[str] = []
+    try:
+        with trace(Batch, "run", index=index, sink=lines):
+            Batch().run()
+    finally:
+        undo()
+    assert lines == [printed]

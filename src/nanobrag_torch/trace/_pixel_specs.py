@@ -33,7 +33,6 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any, Callable, Dict, List, NamedTuple, Tuple
 
@@ -250,18 +249,27 @@ STAGES = (
 
 
 def stage_spec(stage: Stage, at: tuple = FIRST) -> tracehooks.TraceSpec:
-    """The spec of a stage that prints the evaluation ``at`` of each call (its pixel: ``at[0]``).
-
-    tracehooks applies ``trace(..., index=...)`` to each printed value, which here is already one
-    evaluation's; to print another pixel of the batch, register a spec made here with another ``at``.
+    """The spec of a stage that prints the evaluation ``at`` of each call (its pixel: ``at[0]``), or the one
+    that ``trace(..., index=...)`` names: ``index=p`` is pixel ``p`` of the batch (first sub-pixel), a tuple
+    ``(pixel, layer, sub_slow, sub_fast)`` or a prefix of it one evaluation.
 
     Example:
         >>> spec = stage_spec(STAGES[-1], at=(1, 0, 0, 0))
         >>> undo = tracehooks.register_spec(Simulator, "_scale", spec)
         >>> undo()
     """
-    block = stage.block if at == FIRST else functools.partial(stage.block, at=at)
+    def block(call: tracehooks.Call, index: Any = None) -> Entries:
+        return stage.block(call, at=at if index is None else _evaluation(index))
+
     return tracehooks.TraceSpec(block=block, style="space", origin=__name__)
+
+
+def _evaluation(index: Any) -> tuple:
+    """``at`` from a trace's ``index``: an int tuple of at most four, zeros for the rest."""
+    if not isinstance(index, tuple) or len(index) > len(FIRST):
+        raise TypeError(f"a simulator stage's spec takes index=pixel or a tuple of at most {len(FIRST)} ints "
+                        f"(pixel, layer, sub_slow, sub_fast), got {index!r}")
+    return index + FIRST[len(index):]
 
 
 _SPECS = tuple((stage, stage_spec(stage)) for stage in STAGES)
