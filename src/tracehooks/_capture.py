@@ -22,7 +22,8 @@ import dis
 import inspect
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+import types
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import CodeType, FrameType
 from typing import Any, NamedTuple
 
@@ -222,13 +223,14 @@ def snapshot(value: Any) -> Any:
 class StoreSites(NamedTuple):
     """Where a code object stores or deletes the watched names.
 
-    ``lines``: the lines holding such an instruction; ``every_line``: a watched name is a cell
+    ``lines``: the lines holding such an instruction, each with the watched names it binds; ``every_line``: a
+    watched name is a cell
     variable, which nested functions can rebind anywhere, so every line must be checked;
     ``bound_at_entry``: a watched name is a parameter or a closure variable, bound when the
     frame starts (its first value there is no assignment).
     """
 
-    lines: frozenset[int]
+    lines: Mapping[int, tuple[str, ...]]
     every_line: bool
     bound_at_entry: bool
 
@@ -248,7 +250,7 @@ def store_sites(code: CodeType, names: Sequence[str]) -> StoreSites:
         ...     z = y * 2
         ...     return z
         >>> sites = store_sites(f.__code__, ["y"])
-        >>> sorted(sites.lines) == [f.__code__.co_firstlineno + 1], sites.every_line, sites.bound_at_entry
+        >>> dict(sites.lines) == {f.__code__.co_firstlineno + 1: ("y",)}, sites.every_line, sites.bound_at_entry
         (True, False, False)
     """
     wanted = set(names)
@@ -256,18 +258,19 @@ def store_sites(code: CodeType, names: Sequence[str]) -> StoreSites:
         bool(code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)
     at_entry = bool(wanted & set(code.co_varnames[:parameters] + code.co_freevars))
     if wanted & set(code.co_cellvars + code.co_freevars):
-        return StoreSites(frozenset(), True, at_entry)
-    lines: set[int] = set()
+        return StoreSites({}, True, at_entry)
+    lines: dict[int, tuple[str, ...]] = {}
     for instruction in dis.get_instructions(code):
         if instruction.opname not in _REBINDING:
             continue
         argval = instruction.argval
-        if wanted & ({argval} if isinstance(argval, str) else set(argval)):
+        bound = wanted & ({argval} if isinstance(argval, str) else set(argval))
+        if bound:
             line = instruction.positions.lineno if instruction.positions is not None else None
             if line is None:  # a store with no line of its own: check after every line
-                return StoreSites(frozenset(), True, at_entry)
-            lines.add(line)
-    return StoreSites(frozenset(lines), False, at_entry)
+                return StoreSites({}, True, at_entry)
+            lines[line] = tuple(dict.fromkeys(lines.get(line, ()) + tuple(sorted(bound))))
+    return StoreSites(types.MappingProxyType(lines), False, at_entry)
 
 
 class FrameObserver:
@@ -326,8 +329,12 @@ class FrameObserver:
     def line(self, frame: FrameType) -> None:
         """A new line is about to run: report what the previous one bound, if it binds a watched name."""
         previous, self._at = self._at, frame.f_lineno
-        if self._store_lines is None or previous in self._store_lines:
-            self._scan(frame.f_locals)
+        if self._store_lines is None:
+            self._scan(frame.f_locals, self.watch)
+        else:
+            names = self._store_lines.get(previous)
+            if names is not None:  # only the names that line binds
+                self._scan(frame.f_locals, names)
 
     def returned(self, frame: FrameType) -> None:
         """The frame returns: report the last bindings, keep the final locals."""
@@ -337,7 +344,7 @@ class FrameObserver:
                     and self._at not in self._store_lines:
                 return  # the last line bound no watched name, and the locals are not wanted
             local = frame.f_locals
-            self._scan(local)
+            self._scan(local, self.watch)
             if self.keep_final:
                 self.final = dict(local)  # 3.11/3.12 reuse one dict per frame; 3.13 gives a proxy
 
@@ -347,8 +354,10 @@ class FrameObserver:
             frame, self.frame = self.frame, None  # let go of it first: reading it is cheaper then
             self.returned(frame)
 
-    def _scan(self, local: Mapping[str, Any]) -> None:
-        for name, labels in self.watch.items():
+    def _scan(self, local: Mapping[str, Any], names: Iterable[str]) -> None:
+        watch = self.watch
+        for name in names:
+            labels = watch[name]
             value = local.get(name, _UNBOUND)
             if value is self._last[name]:
                 continue

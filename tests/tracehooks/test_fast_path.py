@@ -149,7 +149,9 @@ def test_store_sites_name_the_lines_that_bind_watched_names():
     """Only lines storing or deleting a watched name are read after; cell variables force every line."""
     first = Model.step.__code__.co_firstlineno
     sites = store_sites(Model.step.__code__, ["b"])
-    assert (sorted(sites.lines), sites.every_line, sites.bound_at_entry) == ([first + 3, first + 4], False, False)
+    assert (dict(sites.lines), sites.every_line, sites.bound_at_entry) == (
+        {first + 3: ("b",), first + 4: ("b",)}, False, False)
+    assert dict(store_sites(Model.step.__code__, ["a", "c"]).lines) == {first + 2: ("a",), first + 5: ("c",)}
     assert store_sites(Model.step.__code__, ["v"]).bound_at_entry
 
     def outer():
