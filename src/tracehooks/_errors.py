@@ -1,8 +1,10 @@
-"""Exception and warning types shared by the tracehooks modules, and how they quote input."""
+"""Exception and warning types shared by the tracehooks modules, and how they quote and decode input."""
 
 from __future__ import annotations
 
-__all__ = ["SHOWN_LENGTH", "PatchError", "SinkError", "SourceLineError", "TraceWarning", "shown"]
+from collections.abc import Iterable, Iterator
+
+__all__ = ["SHOWN_LENGTH", "PatchError", "SinkError", "SourceLineError", "TraceWarning", "shown", "text_lines"]
 
 #: The longest text quoted whole in an error message.
 SHOWN_LENGTH = 60
@@ -79,3 +81,25 @@ class SourceLineError(ValueError):
         self.source = source
         self.line_no = line_no
         self.message = message
+
+
+def text_lines(lines: Iterable[str | bytes], source: str,
+               error: type[SourceLineError] = SourceLineError) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of each line, bytes decoded as UTF-8; a line that is not raises ``error``
+    naming the source, the line and the byte.
+
+    Example:
+        >>> list(text_lines([b"a 1\\n", "b 2"], "t.log"))
+        [(1, 'a 1\\n'), (2, 'b 2')]
+        >>> list(text_lines([b"\\xff"], "t.log"))
+        Traceback (most recent call last):
+        ...
+        tracehooks._errors.SourceLineError: t.log:1: not valid UTF-8 (byte 1 of the line)
+    """
+    for line_no, raw in enumerate(lines, start=1):
+        if not isinstance(raw, str):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise error(source, line_no, f"not valid UTF-8 (byte {exc.start + 1} of the line)") from None
+        yield line_no, raw

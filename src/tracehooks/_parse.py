@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import overload
 
-from ._errors import SourceLineError, shown
+from ._errors import SourceLineError, shown, text_lines
 from ._grammar import (
     CHANNEL_SEP,
     FIELD_SEP,
@@ -300,14 +300,7 @@ def parse_trace(
 def _parse_lines(lines: Iterable[str | bytes], source: str, prefix: str | None) -> Trace:
     trace = Trace(source, prefix)
     reader = _LineReader(prefix)
-    for line_no, raw in enumerate(lines, start=1):
-        if not isinstance(raw, str):
-            try:
-                raw = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise TraceParseError(
-                    source, line_no, f"not valid UTF-8 (byte {exc.start + 1} of the line)"
-                ) from None
+    for line_no, raw in text_lines(lines, source, TraceParseError):
         line = raw.rstrip("\r\n")
         try:
             parsed = reader.classify(line)

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ._compare import Tolerance
-from ._errors import SourceLineError, shown
+from ._errors import SourceLineError, shown, text_lines
 from ._values import Item, parse_value
 
 __all__ = [
@@ -278,14 +278,7 @@ def _read(source, name: str | None) -> tuple[str, list]:
 
 def _load(lines: Iterable[str | bytes], label: str) -> list:
     declarations = []
-    for line_no, raw in enumerate(lines, start=1):
-        if isinstance(raw, bytes):
-            try:
-                raw = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise QuirksError(
-                    label, line_no, f"not valid UTF-8 (byte {exc.start + 1} of the line)"
-                ) from None
+    for line_no, raw in text_lines(lines, label, QuirksError):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
