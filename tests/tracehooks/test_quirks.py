@@ -86,6 +86,12 @@ def test_quirks_file_errors(line, message):
     assert str(err.value) == f"q.txt:2: {message}"
 
 
+def test_quirks_file_that_is_not_utf8_names_the_line_and_byte():
+    with pytest.raises(QuirksError) as err:
+        load_quirks([b"# header\n", b"a: ignore | caf\xe9\n"], name="q.txt")
+    assert str(err.value) == "q.txt:2: not valid UTF-8 (byte 16 of the line)"
+
+
 def test_factor_holds():
     """factor F turns a failing value into a known quirk when C = F x Py."""
     report = judge(
