@@ -18,10 +18,10 @@ import wrapt
 from ._capture import Call, acquire_backend, release_backend
 from ._config import CONFIGURED, Unset, config_version, thread_enabled, traced_enabled_test
 from ._errors import TraceWarning
+from ._fast import FastTrace
 from ._format import Fmt, format_line, pick
 from ._options import Emitters, Formats, Index, Locals, TraceOptions, Watch
 from ._patch import Patch, apply_patch, resolve_path
-from ._fast import FastTrace
 from ._probe import _Output, _Probe, _Run
 from ._sinks import Sink, resolve_sink
 from ._specs import CONTENT, get_spec
