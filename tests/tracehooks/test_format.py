@@ -12,11 +12,11 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tracehooks import Renderer, format_line, format_value
-from tracehooks._format import compile_format
+from tracehooks._format import compile_format, line_function
 
 GLIBC = platform.libc_ver()[0] == "glibc"
 needs_glibc = pytest.mark.skipif(not GLIBC, reason="the expected output is glibc's printf")
@@ -300,3 +300,31 @@ def test_import_does_not_import_torch_or_numpy():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout == "False False\n"
+
+
+_LINE_VALUES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-10**20, max_value=10**20),
+    st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=70).map(np.array),
+    st.lists(st.floats(allow_nan=False, allow_infinity=False, width=32), max_size=8).map(
+        lambda values: np.array(values, dtype=np.float32)),
+    st.lists(st.integers(min_value=-10**17, max_value=10**17), max_size=4).map(lambda v: np.array(v, dtype=np.int64)),
+    st.lists(st.lists(st.floats(allow_nan=False), min_size=2, max_size=2), min_size=1, max_size=3).map(np.array),
+    st.floats(allow_nan=False).map(np.array),  # 0-d
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_LINE_VALUES, fmt=st.sampled_from(["%.15g", "%.3e", "%10.4f", "%G", "%d", "x=%g;"]))
+@example(value=np.array([1.0, -np.nan]), fmt="%.15g")  # glibc prints the sign of a NaN, Python's % not
+@example(value=np.array([np.inf, -np.nan]), fmt="%G")
+def test_a_line_function_prints_what_head_and_format_value_print(value, fmt):
+    """The fast line of the trace's fast path is only a shortcut: same text for every value, the
+    non-finite, float32, integer, 2-D, 0-d and long (> 64) arrays and non-bare formats included."""
+    try:
+        expected = "h% " + format_value(value, fmt)
+    except (ValueError, TypeError) as exc:
+        with pytest.raises(type(exc)):
+            line_function(compile_format(fmt), "h% ")(value)
+        return
+    assert line_function(compile_format(fmt), "h% ")(value) == expected
