@@ -33,10 +33,11 @@ from ._errors import PatchError
 __all__ = ["Patch", "apply_patch", "resolve_path"]
 
 Wrapper = Callable[[Any, Any, tuple, dict], Any]
-#: ``direct(original, on, method)``: makes the function installed in place of a plain function,
-#: which calls ``original`` (unbound: for a method the instance is its first argument) and
-#: passes straight through to it once the list ``on`` is empty.
-Direct = Callable[[Any, list, bool], Callable[..., Any]]
+#: ``direct(original, on, method, alone)``: makes the function installed in place of a plain
+#: function, which calls ``original`` (unbound: for a method the instance is its first argument)
+#: and passes straight through to it once the list ``on`` is empty; ``alone``: no other patch of
+#: the attribute wraps it, so nothing else looks for frames running ``original``'s code.
+Direct = Callable[[Any, list, bool, bool], Callable[..., Any]]
 
 _MISSING = object()
 _REGISTRY: dict[tuple[int, str], _Slot] = {}
@@ -166,7 +167,7 @@ def _innermost(parent: Any, attribute: str, original: Any, inherited: bool) -> A
     return original
 
 
-def _wrap(value: Any, patch: Patch, parent: Any) -> Any:
+def _wrap(value: Any, patch: Patch, parent: Any, alone: bool) -> Any:
     wrapper, on = patch.wrapper, patch._on
     if isinstance(value, property):
         return value.getter(wrapt.FunctionWrapper(value.fget, _getter_adapter(wrapper),
@@ -177,7 +178,7 @@ def _wrap(value: Any, patch: Patch, parent: Any) -> Any:
         # every attribute access, the wrapper then binds the function again), more than half of
         # what tracing a short method may cost.
         make = patch.direct or functools.partial(_function_wrapper, wrapper)
-        installed = _eager_under_compile(make(value, on, isinstance(parent, type)), value)
+        installed = _eager_under_compile(make(value, on, isinstance(parent, type), alone), value)
         return functools.update_wrapper(installed, value)
     return wrapt.FunctionWrapper(value, wrapper, enabled=on.__len__)
 
@@ -209,7 +210,7 @@ def _eager_under_compile(installed: Callable[..., Any], original: Any) -> Callab
 
 
 def _function_wrapper(wrapper: Wrapper, original: types.FunctionType, on: list[bool],
-                      method: bool) -> Callable[..., Any]:
+                      method: bool, alone: bool) -> Callable[..., Any]:
     """The function calling ``wrapper`` as wrapt would: for a function stored on a class, the
     instance is the first argument (however the function was reached), ``wrapped`` is bound to it."""
     if method:
@@ -281,7 +282,8 @@ class _Slot:
     def _install_chain(self) -> None:
         value = self.innermost
         for patch in self.patches:
-            value = _wrap(value, patch, self.parent)
+            # Rebuilt whole at each change: a patch is alone again once the others are undone.
+            value = _wrap(value, patch, self.parent, alone=len(self.patches) == 1)
         _install(self.parent, self.attribute, value)
         self.installed = value
 
@@ -378,7 +380,7 @@ def apply_patch(target: Any, name: str, wrapper: Wrapper, *, direct: Direct | No
 
     A plain Python function stored on a class or module is replaced by a
     plain function (everything else by a ``wrapt.FunctionWrapper``); for
-    those, ``direct(original, on, method)``, when given, makes that function
+    those, ``direct(original, on, method, alone)``, when given, makes that function
     instead: it calls the unbound ``original`` with all the arguments
     (``method``: the function lives on a class, the instance comes first)
     and passes straight through once the list ``on`` is empty, which saves

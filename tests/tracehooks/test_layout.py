@@ -6,7 +6,8 @@ imports included):
 * base, shared by both stacks: ``_errors`` (exceptions, quoting input) and ``_grammar`` (the shapes
   of a trace line and of a value);
 * the tracing stack: ``_format``, ``_sinks``, ``_patch``, ``_monitor`` < ``_capture``, ``_config``
-  < ``_options``, ``_fast`` (the fast path) < ``_specs``, ``_probe`` (the recorder) < ``_trace``;
+  < ``_options``, ``_instrument`` (the instrumented copy) < ``_fast`` (the fast path) < ``_specs``,
+  ``_probe`` (the recorder) < ``_trace``;
 * the diff stack: ``_values`` < ``_parse``, ``_compare`` < ``_hints``, ``_quirks`` < ``_judge``
   < ``_diff`` < ``_report`` < ``_report_json`` < ``_cli``;
 * the package: ``__init__`` (re-exports both stacks, never ``_cli``), ``__main__`` (runs ``_cli``) and
@@ -31,7 +32,8 @@ BASE = [("_errors", "_grammar")]
 TRACING = [
     ("_format", "_sinks", "_patch", "_monitor"),
     ("_capture", "_config"),
-    ("_options", "_fast"),
+    ("_options", "_instrument"),
+    ("_fast",),
     ("_specs", "_probe"),
     ("_trace",),
 ]
