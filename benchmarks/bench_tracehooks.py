@@ -77,7 +77,9 @@ def hand_written(number: int, repeat: int, kind: str) -> tuple[float, float]:
     emit: a function in place of the method that formats and appends the result; locals: the same, the
     frame claimed by one ``sys.settrace`` call event and its locals read once it returned (3.11; on 3.12+
     ``sys.settrace`` instruments every frame, so this floor is 3.11's only); watch: a line tracer on the
-    frame that reads the locals after each line that stores a watched name.
+    frame that reads the locals after each line that stores a watched name.  locals_copy and watch_copy:
+    what tracehooks does, written by hand -- a copy of the method that returns ``(c, (a, c))``, or calls a
+    function printing each watched value after the statement that binds it.
     """
     model, v, lines = Model(), numpy.arange(8.0), []
     original, code, append = Model.step, Model.step.__code__, lines.append
@@ -130,7 +132,34 @@ def hand_written(number: int, repeat: int, kind: str) -> tuple[float, float]:
         finally:
             sys.settrace(None)
 
-    floor = {"emit": emit_floor, "locals": locals_floor, "watch": watch_floor}[kind]
+    def step_returning(self, v):
+        a = v * 2.0
+        b = a + 1.0
+        c = float(b.sum())
+        return c, (a, c)
+
+    def locals_copy_floor(*args, **kwargs):
+        result, (a, c) = step_returning(*args, **kwargs)
+        append("TRACE_PY: a " + row % tuple(a.tolist()))
+        append("TRACE_PY: c %.15g" % c)
+        return result
+
+    def seen(head, value):
+        append(head + row % tuple(value.tolist()))
+
+    def step_reporting(self, v):
+        a = v * 2.0
+        seen("TRACE_PY: a ", a)
+        b = a + 1.0
+        seen("TRACE_PY: b ", b)
+        c = float(b.sum())
+        return c
+
+    def watch_copy_floor(*args, **kwargs):
+        return step_reporting(*args, **kwargs)
+
+    floor = {"emit": emit_floor, "locals": locals_floor, "watch": watch_floor, "locals_copy": locals_copy_floor,
+             "watch_copy": watch_copy_floor}[kind]
     call = lambda: model.step(v)  # noqa: E731
     plain, timed = [], []
     for _ in range(repeat):
@@ -189,6 +218,10 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     print(row("a function in place of the method, printing c", *hand_written(number, repeat, "emit"),
               "≤ 1.5×"))
+    print(row("a copy of the method returning (c, (a, c)), a and c printed",
+              *hand_written(number, repeat, "locals_copy"), "≤ 2×"))
+    print(row("a copy of the method printing a, b after the statements binding them",
+              *hand_written(number, repeat, "watch_copy"), "≤ 3×"))
     if sys.version_info < (3, 12):
         print(row("the frame claimed by one settrace event, a and c read at return",
                   *hand_written(number, repeat, "locals"), "≤ 2×"))
