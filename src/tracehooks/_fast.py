@@ -34,7 +34,9 @@ class FastTrace:
 
     ``probe``, ``plan`` and ``output`` are ``_probe``'s ``_Probe``, ``_Plan`` and ``_Output`` (a
     layer above this one, hence untyped here); ``thread``: record only calls made on that thread
-    (None: every call).
+    (None: every call).  The replacement functions all start with the same check (switched off,
+    no instance, another thread: straight through; else the call's ordinal), written out in each:
+    shared, it would add a call to every traced call.
     """
 
     def __init__(self, probe: Any, plan: Any, output: Any, thread: int | None) -> None:
