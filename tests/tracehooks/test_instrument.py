@@ -8,12 +8,13 @@ import importlib
 import linecache
 import sys
 import traceback
+import types
 
 import numpy as np
 import pytest
 
 from tracehooks import trace
-from tracehooks._instrument import LOCALS, instrumented_copy
+from tracehooks._instrument import LOCALS, _compiled, _definition, _scaffold, instrumented_copy
 
 from . import instrumented_subjects as subjects
 from .instrumented_subjects import Model
@@ -214,3 +215,31 @@ def test_a_monitoring_tool_sees_the_same_lines_in_the_traced_method():
     with trace(Model, "step", watch=["a", "b"], locals=["c"], sink=[]):
         traced = lines_of(lambda: Model().step(np.arange(2.0)))
     assert traced == plain and len(plain) == 4
+
+
+def _functions_of(modules):
+    for module in modules:
+        for value in vars(module).values():
+            owners = [value] if isinstance(value, type) and value.__module__ == module.__name__ else []
+            candidates = [value] + [getattr(v, "__func__", v) for owner in owners for v in vars(owner).values()]
+            for function in candidates:
+                if isinstance(function, types.FunctionType) and function.__module__ == module.__name__:
+                    yield function
+
+
+def test_every_function_of_these_modules_is_copied_or_left_alone_without_error():
+    """The recompile of each function defined in a source file equals its running code: the scaffold
+    (nesting, mangling, closures, the module's imports and future flags) compiles as Python did."""
+    import argparse, dataclasses, email.parser, json.decoder, logging  # noqa: E401
+    import tracehooks._diff, tracehooks._format, tracehooks._patch, tracehooks._trace  # noqa: E401
+    modules = [argparse, dataclasses, email.parser, json.decoder, logging, tracehooks._diff,
+               tracehooks._format, tracehooks._patch, tracehooks._trace]
+    copied = differs = 0
+    for function in set(_functions_of(modules)):
+        made = instrumented_copy(function, function.__code__.co_varnames[:2], True, (), _count)
+        copied += made is not None
+        found = _definition(function.__code__, function.__globals__)
+        wrap = found and _scaffold(function.__qualname__, function.__code__, found[1])
+        if wrap:
+            differs += _compiled(wrap(found[0]), function.__code__) != function.__code__
+    assert differs == 0 and copied > 300
