@@ -228,7 +228,8 @@ class FastTrace:
             names = () if self.emitters or self.all_locals else tuple(entry[1] for entry in self.wanted)
             watch = tuple(self.probe.options.watch)
             if not (watch and self.emitters):  # emit= reads the watched assignments of its call
-                made = instrumented_copy(original, watch, self.keep_final, names, self.seen(watch))
+                made = instrumented_copy(original, watch, self.keep_final, names,
+                                         self.seen(watch) if watch else None)
         if made is None:
             if code is None and self.emitters and not self.all_locals:
                 return self._emitting(original, on, method)
@@ -238,11 +239,10 @@ class FastTrace:
     def _instrumented(self, original: Any, made: Instrumented, on: list[bool],
                       method: bool) -> Callable[..., Any]:
         """``traced`` running the instrumented copy ``made`` in place of ``original``."""
-        thread, ordinals, get_ident = self.thread, self.probe._ordinals, threading.get_ident
-        copied = made.function
         if made.watch or not isinstance(made.returned, tuple):
             return self._instrumented_general(original, made, on, method)
-        printers = self._printers(made)
+        thread, ordinals, get_ident = self.thread, self.probe._ordinals, threading.get_ident
+        copied, printers = made.function, self._printers(made)
         write, describe, fail = self.write, self.sink.describe, self.probe._fail
 
         def traced(*args: Any, **kwargs: Any) -> Any:
@@ -367,8 +367,8 @@ class FastTrace:
         return traced
 
     def _observing(self, original: Any, on: list[bool], method: bool) -> Callable[..., Any]:
-        """``traced`` observing the frame of ``original`` from outside (or, for ``emit=`` alone,
-        not at all)."""
+        """``traced`` observing the frame of ``original`` from outside (a builtin under
+        ``locals=True``: its result alone)."""
         thread, code, ordinals = self.thread, self.probe.code, self.probe._ordinals
         watch, emitters, emit_all = self.probe.options.watch, self.emitters, self.emit_all
         observe, after_observed, all_locals = self.observe, self.after_observed, self.all_locals

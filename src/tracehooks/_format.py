@@ -252,7 +252,7 @@ def line_function(spec: PrintfFormat, head: str = "") -> Callable[[Any], str]:
     """
     if not spec._bare_float:
         return functools.partial(_line_of, head, spec)
-    one, rows = spec._spec, {}
+    one, rows = spec._spec, spec._rows
     nonfinite = "N" if spec.conversion.isupper() else "n"  # inf and nan print with it
     numpy = sys.modules.get("numpy")
     ndarray = numpy.ndarray if numpy is not None else None  # no array exists before numpy does
@@ -264,10 +264,7 @@ def line_function(spec: PrintfFormat, head: str = "") -> Callable[[Any], str]:
                 return head + one % value
         elif kind is ndarray and value.ndim == 1 and value.dtype.kind == "f":
             values = value.tolist()  # the doubles exactly (float32 promoted, as printf receives it)
-            count = len(values)
-            row = rows.get(count)
-            if row is None and 0 < count <= 64:
-                row = rows[count] = ITEM_SEP.join([one] * count)
+            row = rows.get(len(values))  # the format's own rows, made by floats() at first use
             if row is not None:
                 text = row % tuple(values)
                 if nonfinite not in text:

@@ -63,8 +63,7 @@ class Instrumented:
     def __init__(self, function: types.FunctionType, watch: tuple[str, ...],
                  returned: str | tuple[str, ...] | None) -> None:
         self.function, self.watch, self.returned = function, watch, returned
-        self.hidden = (SEEN,) + tuple(f"{_PREFIX}{kind}_{i}" for i in range(len(watch))
-                                      for kind in ("last", "count")) if watch else ()
+        self.hidden = (SEEN,) + tuple(name for i in range(len(watch)) for name in _state_names(i)) if watch else ()
 
 
 class _Unsupported(Exception):
@@ -319,6 +318,11 @@ def _bound_by(statement: ast.stmt) -> set[str]:
     return set()
 
 
+def _state_names(i: int) -> tuple[str, str]:
+    """The copy's hidden locals for watched name ``i``: the object last seen, the assignments counted."""
+    return f"{_PREFIX}last_{i}", f"{_PREFIX}count_{i}"
+
+
 def _placed(source: str, at: ast.stmt) -> list[ast.stmt]:
     """The statements of ``source``, all placed on ``at``'s first line: run after (or before) a
     statement of that line, they add no line event a debugger or coverage would not expect."""
@@ -383,13 +387,13 @@ class _Rewriter:
         arguments = node.args
         parameters = {a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs}
         parameters |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
-        source = "".join(f"{_PREFIX}last_{i} = {name if name in parameters else SEEN}\n{_PREFIX}count_{i} = 0\n"
+        source = "".join(f"{_state_names(i)[0]} = {name if name in parameters else SEEN}\n{_state_names(i)[1]} = 0\n"
                          for name, i in self.index.items())
         return _placed(source, at)
 
     def seen_call(self, name: str, at: ast.stmt) -> list[ast.stmt]:
         i = self.index[name]
-        last, count = f"{_PREFIX}last_{i}", f"{_PREFIX}count_{i}"
+        last, count = _state_names(i)
         return _placed(f"if {name} is not {last}:\n    {last} = {name}\n"
                        f"    {count} = {SEEN}({i}, {name}, {count})\n", at)
 
